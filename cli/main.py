@@ -1,0 +1,75 @@
+"""The ``ilab`` entry point: global options, command groups and error handling.
+
+Each command parses its arguments, makes one library call and formats the
+result. Library modules are imported inside the commands, so ``--help`` and
+listing stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from . import maintenance, model
+from .context import State
+from .errors import debug_enabled, report
+
+app = typer.Typer(
+    name="ilab",
+    help="Store, list and reclaim InstructLab models, checkpoints, datasets and eval results.\n\n"
+    "Example: ilab model add ./granite-7b-base --name granite-7b-base",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(model.app, name="model")
+maintenance.register(app)
+
+list_app = typer.Typer(help="List artifacts by kind (aliases of the per-kind list commands).\n\nExample: ilab list models", no_args_is_help=True)
+list_app.command("models", help="List models; same as 'ilab model list'.\n\nExample: ilab list models --wide")(model.list_models)
+app.add_typer(list_app, name="list")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ilabfs import __version__
+
+        typer.echo(f"ilab (ilabfs) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    store: Optional[str] = typer.Option(
+        None, "--store", metavar="DIR", help="Store folder to use instead of $ILABFS_STORE or <data dir>/store."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the library does to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Store, list and reclaim InstructLab artifacts by content digest."""
+    ctx.obj = State(store)
+    level = logging.DEBUG if debug_enabled() else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="ilab: %(message)s", stream=sys.stderr)
+
+
+def run() -> None:
+    """Run the CLI; map every expected failure to a message and a stable exit code."""
+    try:
+        app(prog_name="ilab")
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001 - report() re-raises what it does not map
+        if debug_enabled():
+            raise
+        sys.exit(report(error))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("ILABFS_PROG", "ilab")
+    run()

@@ -1,0 +1,109 @@
+"""Listing and inspecting artifacts as plain, JSON-ready dictionaries.
+
+Listings are built from the index alone. The row shape is the stable
+``--json`` schema documented in docs/cli.md; new keys may be added, existing
+ones keep their meaning.
+"""
+
+from __future__ import annotations
+
+from .digest import format_digest, short_id
+from .index import Entry, Index
+from .layout import Layout
+from .refs import resolve
+from .store import Store
+from .usage import exclusive_bytes, unique_bytes
+from .views import view_path
+
+LIST_SCHEMA_VERSION = 1
+
+
+def link_to(index: Index, digest: str | None) -> dict | None:
+    """Describe a lineage link: the digest, the target's first name, and whether it still exists."""
+    if not digest:
+        return None
+    entry = index.entries.get(digest)
+    return {
+        "id": short_id(digest),
+        "digest": format_digest(digest),
+        "name": entry.names[0] if entry and entry.names else None,
+        "missing": entry is None,
+    }
+
+
+def row(index: Index, entry: Entry, layout: Layout | None = None, exclusive: dict[str, int] | None = None) -> dict:
+    summary = entry.summary
+    result = {
+        "id": short_id(entry.digest),
+        "digest": format_digest(entry.digest),
+        "kind": entry.kind,
+        "name": entry.names[0] if entry.names else None,
+        "names": sorted(entry.names),
+        "created": entry.created,
+        "size": entry.size,
+        "files": summary.get("files"),
+        "dataType": summary.get("dataType"),
+        "format": summary.get("format"),
+        "baseModel": link_to(index, summary.get("base")),
+        "dataset": link_to(index, summary.get("dataset")),
+        "phase": summary.get("phase"),
+        "step": summary.get("step"),
+        "run": summary.get("run"),
+    }
+    if exclusive is not None:
+        result["exclusiveSize"] = exclusive.get(entry.digest, 0)
+    if layout is not None:
+        result["path"] = str(view_path(layout, entry.kind, entry.digest))
+    return result
+
+
+def list_artifacts(
+    store: Store,
+    kind: str,
+    *,
+    base: str | None = None,
+    phase: str | None = None,
+    run: str | None = None,
+    wide: bool = False,
+) -> dict:
+    """Return ``{"schemaVersion", "artifacts": [rows], "total": {...}}`` for one kind, newest first."""
+    index = store.index()
+    base_digest = resolve(index, "model", base).digest if base else None
+    entries = [
+        entry
+        for entry in index.of_kind(kind)
+        if (base_digest is None or entry.summary.get("base") == base_digest)
+        and (phase is None or str(entry.summary.get("phase", "")).casefold() == phase.casefold())
+        and (run is None or entry.summary.get("run") == run)
+    ]
+    entries.sort(key=lambda entry: (entry.created, entry.digest), reverse=True)
+    exclusive = exclusive_bytes(index) if wide else None
+    rows = [row(index, entry, store.layout if wide else None, exclusive) for entry in entries]
+    total = {
+        "count": len(rows),
+        "logicalSize": sum(entry.size for entry in entries),
+        "storedSize": unique_bytes(index, [entry.digest for entry in entries]),
+    }
+    return {"schemaVersion": LIST_SCHEMA_VERSION, "artifacts": rows, "total": total}
+
+
+def inspect_artifact(store: Store, kind: str, ref: str) -> dict:
+    """Return everything known about one artifact, reading its manifest and config."""
+    index = store.index()
+    entry = resolve(index, kind, ref)
+    manifest = store.read_manifest(entry.digest)
+    config = store.read_config(manifest)
+    details = row(index, entry, store.layout, exclusive_bytes(index))
+    details["manifest"] = manifest.document
+    details["config"] = config
+    details["fileList"] = [
+        {"path": layer.title, "digest": format_digest(layer.digest), "size": layer.size, "mediaType": layer.media_type}
+        for layer in manifest.layers
+    ]
+    details["subject"] = link_to(index, manifest.subject)
+    details["dependents"] = [
+        {"id": short_id(other.digest), "kind": other.kind, "name": other.names[0] if other.names else None}
+        for other in index.entries.values()
+        if entry.digest in (other.summary.get("base"), other.summary.get("dataset"), other.summary.get("subject"))
+    ]
+    return details

@@ -1,0 +1,298 @@
+"""One ingest transaction: stage, hash, fsync, check, rename into ``blobs/``.
+
+Each ingest owns ``staging/<id>/`` and holds an flock on its ``lease`` file
+for as long as it runs. Before a blob is committed or reused, its digest is
+appended to the lease under a shared ``gc.lock``; gc takes that lock
+exclusively and reads every live lease before it sweeps, so a blob that an
+ingest has committed but not yet named in the index is never collected.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import hashcache
+from .digest import hash_bytes
+from .errors import InvalidInputError
+from .fsutil import fsync_dir, make_read_only, raise_if_no_space, try_hardlink, try_reflink
+from .hashing import Progress, copy_and_hash, hash_fd
+from .layout import Layout
+from .locks import file_lock, holder_record
+from .scan import SourceFile
+
+log = logging.getLogger(__name__)
+
+LEASE = "lease"
+MODES = ("copy", "link", "move")
+
+
+@dataclass
+class IngestStats:
+    """What an ingest did, for the command's summary line."""
+
+    files: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    reused: int = 0
+    cache_hits: int = 0
+    link_kinds: dict[str, int] = field(default_factory=dict)
+
+
+class Ingest:
+    """A running ingest; use as a context manager so its staging folder is always removed."""
+
+    def __init__(self, layout: Layout, known_sizes: frozenset[int] = frozenset()) -> None:
+        self.layout = layout
+        # Sizes of blobs the store already has: a file of another size cannot be a duplicate.
+        self.known_sizes = known_sizes
+        self.id = f"{time.time_ns():x}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.folder = layout.staging / self.id
+        self.pins: set[str] = set()
+        self.stats = IngestStats()
+        self._lease_fd: int | None = None
+        self._counter = 0
+
+    def __enter__(self) -> Ingest:
+        import fcntl
+
+        self.folder.mkdir(parents=True)
+        fd = os.open(self.folder / LEASE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, (repr(holder_record()) + "\n").encode())
+        self._lease_fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if self._lease_fd is not None:
+            os.close(self._lease_fd)
+            self._lease_fd = None
+
+    # -- committing ---------------------------------------------------------
+
+    def commit_bytes(self, data: bytes) -> str:
+        """Store a small document (config or manifest) and return its hex digest."""
+        digest = hash_bytes(data)
+        staged = self._staged_path()
+        try:
+            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise_if_no_space(error, staged, len(data))
+            raise
+        self._publish(staged, digest, len(data))
+        return digest
+
+    def commit_file(self, source: SourceFile, mode: str, progress: Progress | None = None) -> str:
+        """Store one source file by ``mode`` and return its hex digest."""
+        fd = os.open(source.path, os.O_RDONLY)
+        try:
+            before = os.fstat(fd)
+            self.stats.files += 1
+            digest = self._reuse(fd, before)
+            if digest:
+                self.stats.cache_hits += 1
+                if progress:
+                    progress(before.st_size)
+                return digest
+            if mode == "copy":
+                digest = self._reuse_by_hash(fd, before, source)
+                if digest:
+                    if progress:
+                        progress(before.st_size)
+                    return digest
+                return self._copy_in(fd, before, source, progress)
+            return self._link_in(fd, before, source, mode, progress)
+        finally:
+            os.close(fd)
+
+    def _reuse_by_hash(self, fd: int, before: os.stat_result, source: SourceFile) -> str | None:
+        """Hash a file that may duplicate a stored blob before copying it.
+
+        Only files whose size matches a stored blob take this extra read; a
+        shard shared with a base model is then never written a second time.
+        """
+        if before.st_size not in self.known_sizes:
+            return None
+        hashed_at = time.time_ns()
+        digest = hash_fd(fd, before.st_size)
+        self._check_unchanged(fd, before, source)
+        self.stats.bytes_read += before.st_size
+        with file_lock(self.layout.locks / "gc.lock", shared=True):
+            if not self.layout.blob(digest).exists():
+                return None
+            self._pin(digest)
+        self.stats.reused += 1
+        hashcache.store(fd, digest, before, hashed_at)
+        return digest
+
+    def _reuse(self, fd: int, before: os.stat_result) -> str | None:
+        """Return the digest of a file the store already holds, without reading it."""
+        digest = hashcache.lookup(fd, before)
+        if digest is None:
+            # A file hardlinked from the store is its blob: same device and inode.
+            claimed = hashcache.cached_digest(fd)
+            if claimed and _same_inode(self.layout.blob(claimed), before):
+                digest = claimed
+        if digest is None:
+            return None
+        with file_lock(self.layout.locks / "gc.lock", shared=True):
+            self._pin(digest)
+            if self.layout.blob(digest).exists():
+                self.stats.reused += 1
+                return digest
+        return None
+
+    def _copy_in(self, fd: int, before: os.stat_result, source: SourceFile, progress: Progress | None) -> str:
+        staged = self._staged_path()
+        hashed_at = time.time_ns()
+        try:
+            out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                digest = copy_and_hash(fd, out, before.st_size, progress)
+                os.fsync(out)
+                written = os.fstat(out).st_size
+            finally:
+                os.close(out)
+        except OSError as error:
+            raise_if_no_space(error, staged, before.st_size)
+            raise
+        self._check_unchanged(fd, before, source)
+        if written != before.st_size:
+            raise InvalidInputError(
+                f"copied {written} of {before.st_size} bytes of {source.path}",
+                hint="the file shrank while it was read; run the command again",
+                path=str(source.path),
+            )
+        self.stats.bytes_read += before.st_size
+        self._count_kind("copy")
+        if self._publish(staged, digest, before.st_size):
+            self.stats.bytes_written += before.st_size
+        else:
+            self.stats.reused += 1
+        hashcache.store(fd, digest, before, hashed_at)
+        return digest
+
+    def _link_in(self, fd: int, before: os.stat_result, source: SourceFile, mode: str, progress: Progress | None) -> str:
+        hashed_at = time.time_ns()
+        # Written before linking, while the user can still write the file; a
+        # later re-add recognises the blob by its inode.
+        digest = hash_fd(fd, before.st_size, progress)
+        self._check_unchanged(fd, before, source)
+        self.stats.bytes_read += before.st_size
+        hashcache.store(fd, digest, before, hashed_at)
+
+        staged = self._staged_path()
+        kind = self._stage_link(source.path, staged, mode)
+        if kind == "copy":
+            self._copy_staged(source, staged, digest)
+        self._count_kind(kind)
+        if not self._publish(staged, digest, before.st_size):
+            self.stats.reused += 1
+        return digest
+
+    def _stage_link(self, path: Path, staged: Path, mode: str) -> str:
+        # A reflink shares extents copy-on-write, so a write to the source can
+        # never reach the blob; a hardlink shares the inode itself. Move mode
+        # hardlinks too: the source is unlinked only once the artifact is
+        # named, so a crash before that loses nothing.
+        if mode == "link" and try_reflink(path, staged):
+            return "reflink"
+        if try_hardlink(path, staged):
+            return "hardlink"
+        if mode == "move":
+            raise InvalidInputError(
+                f"cannot move {path} into the store: it is on another filesystem",
+                hint="use --mode copy, or keep the store on the same filesystem as the source",
+                path=str(path),
+            )
+        log.info("cannot link %s into the store; copying it instead", path)
+        return "copy"
+
+    def _copy_staged(self, source: SourceFile, staged: Path, digest: str) -> None:
+        with open(source.path, "rb") as src:
+            try:
+                out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    copied = copy_and_hash(src.fileno(), out, source.size)
+                    os.fsync(out)
+                finally:
+                    os.close(out)
+            except OSError as error:
+                raise_if_no_space(error, staged, source.size)
+                raise
+        if copied != digest:
+            raise InvalidInputError(
+                f"{source.path} changed while it was added",
+                hint="wait until the file is complete, then run the command again",
+                path=str(source.path),
+            )
+        self.stats.bytes_written += source.size
+
+    def _check_unchanged(self, fd: int, before: os.stat_result, source: SourceFile) -> None:
+        after = os.fstat(fd)
+        if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
+            raise InvalidInputError(
+                f"{source.path} changed while it was added",
+                hint="wait until the file is complete, then run the command again",
+                path=str(source.path),
+            )
+
+    def _publish(self, staged: Path, digest: str, size: int) -> bool:
+        """Rename a staged, fsynced file into ``blobs/`` unless the blob is already there.
+
+        Return whether a new blob was written.
+
+        After the rename and the directory fsync the blob is durable; from
+        then on failures can only leave garbage, never a damaged blob.
+        """
+        target = self.layout.blob(digest)
+        with file_lock(self.layout.locks / "gc.lock", shared=True):
+            self._pin(digest)
+            if target.exists():
+                os.unlink(staged)
+                return False
+            if os.lstat(staged).st_size != size:
+                raise InvalidInputError(f"staged blob {staged} has the wrong size", path=str(staged))
+            make_read_only(staged)
+            os.rename(staged, target)
+            fsync_dir(target.parent)
+            return True
+
+    def _pin(self, digest: str) -> None:
+        if digest in self.pins:
+            return
+        assert self._lease_fd is not None, "ingest used outside its context"
+        os.write(self._lease_fd, f"{digest}\n".encode())
+        self.pins.add(digest)
+
+    def _staged_path(self) -> Path:
+        self._counter += 1
+        return self.folder / f"blob-{self._counter}"
+
+    def _count_kind(self, kind: str) -> None:
+        self.stats.link_kinds[kind] = self.stats.link_kinds.get(kind, 0) + 1
+
+
+def _same_inode(path: Path, info: os.stat_result) -> bool:
+    try:
+        other = os.stat(path)
+    except OSError:
+        return False
+    return (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino)
+
+
+def read_pins(lease: Path) -> set[str]:
+    """Return the digests a lease pins (its first line is the holder record)."""
+    lines = lease.read_text(errors="replace").splitlines()
+    return {line for line in lines[1:] if len(line) == 64}

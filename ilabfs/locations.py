@@ -1,0 +1,43 @@
+"""Where ilabfs keeps its config and data, following the platform's conventions.
+
+Config and data folders come from platformdirs for the application name
+``instructlab`` (``~/.config/instructlab`` and ``~/.local/share/instructlab``
+on Linux, with the XDG variables honoured). The store lives in ``store/``
+under the data folder unless ``ILABFS_STORE`` or ``--store`` names another.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "instructlab"
+STORE_ENV = "ILABFS_STORE"
+CONFIG_ENV = "ILAB_CONFIG"
+
+
+def data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    return config_dir() / "config.yaml"
+
+
+def store_root(explicit: str | os.PathLike | None = None) -> Path:
+    """Return the store folder: the explicit one, else $ILABFS_STORE, else ``<data dir>/store``.
+
+    Relative paths are made absolute once, here, so every later step uses the same folder.
+    """
+    chosen = explicit or os.environ.get(STORE_ENV)
+    if chosen:
+        return Path(os.path.abspath(os.path.expanduser(os.path.expandvars(str(chosen)))))
+    return data_dir() / "store"

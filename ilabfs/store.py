@@ -1,0 +1,217 @@
+"""The store: opening it, resolving refs, reading manifests, adding artifacts.
+
+Write order is blobs, then the manifest, then the index: a crash at any
+point leaves at worst unreferenced blobs, never a name that points at
+missing content.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import hashcache
+from .digest import format_digest, short_id
+from .errors import AlreadyExistsError, CorruptStoreError, NoSpaceError, NotFoundError
+from .fsutil import free_bytes
+from .hashing import Progress
+from .index import Entry, Index, editing_index, load_index
+from .ingest import MODES, Ingest, IngestStats
+from .layout import Layout, open_layout
+from .manifest import Layer, Manifest, build_manifest, config_bytes, parse_config, parse_manifest
+from .refs import full_name, resolve
+from .scan import SourceFile
+
+log = logging.getLogger(__name__)
+
+# Free space kept in reserve beyond the bytes an add will write.
+SPACE_MARGIN = 64 << 20
+
+
+@dataclass
+class AddResult:
+    """The outcome of an add: the artifact's digest and name, and what the ingest did."""
+
+    digest: str
+    name: str | None
+    kind: str
+    new: bool
+    stats: IngestStats = field(default_factory=IngestStats)
+
+    @property
+    def id(self) -> str:
+        return short_id(self.digest)
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    """A content-addressed store rooted at one folder."""
+
+    def __init__(self, root: str | os.PathLike, *, create: bool = True) -> None:
+        self.root = Path(os.path.abspath(os.path.expanduser(root)))
+        self.layout: Layout = open_layout(self.root, create=create)
+
+    # -- reading ------------------------------------------------------------
+
+    def index(self) -> Index:
+        return load_index(self.layout)
+
+    def resolve(self, kind: str, ref: str, index: Index | None = None) -> Entry:
+        return resolve(index or self.index(), kind, ref)
+
+    def read_manifest(self, digest: str) -> Manifest:
+        path = self.layout.blob(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CorruptStoreError(
+                f"manifest {format_digest(digest)} is missing from {path}",
+                hint="run ilab fsck to see what it affects",
+                digest=digest,
+            ) from None
+        return parse_manifest(data, str(path))
+
+    def read_config(self, manifest: Manifest) -> dict:
+        path = self.layout.blob(manifest.config_digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CorruptStoreError(f"config document {path} is missing", hint="run ilab fsck", path=str(path)) from None
+        return parse_config(data, manifest.kind, str(path))
+
+    # -- adding -------------------------------------------------------------
+
+    def add_artifact(
+        self,
+        kind: str,
+        sources: list[SourceFile],
+        config: dict,
+        name: str | None,
+        *,
+        mode: str = "copy",
+        summary: dict | None = None,
+        subject: Entry | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> AddResult:
+        """Store ``sources`` as one artifact of ``kind`` and name it.
+
+        ``config`` becomes the config document; ``summary`` is the row that
+        listings print. With ``force`` an existing name moves to the new artifact.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        name = full_name(name) if name else None
+        index = self.index()
+        if name:
+            self._precheck_name(kind, name, sources, force, index)
+        self._check_space(sources, mode)
+        known_sizes = frozenset(size for entry in index.entries.values() for size in entry.blobs.values())
+
+        with Ingest(self.layout, known_sizes) as ingest:
+            layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
+            config_data = config_bytes(config)
+            config_digest = ingest.commit_bytes(config_data)
+            subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
+            manifest_data = build_manifest(kind, config_digest, len(config_data), layers, subject_ref)
+            digest = ingest.commit_bytes(manifest_data)
+
+            blobs = {layer.digest: layer.size for layer in layers}
+            blobs[config_digest] = len(config_data)
+            blobs[digest] = len(manifest_data)
+            new = self._name_artifact(kind, digest, name, blobs, sum(s.size for s in sources), summary or {}, force)
+            stats = ingest.stats
+
+        if mode == "move":
+            _remove_moved(sources)
+        return AddResult(digest, name, kind, new, stats)
+
+    def _name_artifact(self, kind: str, digest: str, name: str | None, blobs: dict, size: int, summary: dict, force: bool) -> bool:
+        with editing_index(self.layout) as index:
+            if name:
+                self._check_name_free(kind, name, digest, force, index)
+                for other in index.entries.values():
+                    if other.kind == kind and other.digest != digest:
+                        other.names = [n for n in other.names if n.casefold() != name.casefold()]
+            entry = index.entries.get(digest)
+            new = entry is None
+            if entry is None:
+                entry = Entry(digest, kind, utc_now(), [], size, blobs, summary)
+                index.entries[digest] = entry
+            if name and name.casefold() not in {n.casefold() for n in entry.names}:
+                entry.names.append(name)
+        return new
+
+    def _precheck_name(self, kind: str, name: str, sources: list[SourceFile], force: bool, index: Index) -> None:
+        """Fail before copying when the name is taken by an artifact that cannot be these files.
+
+        Different file counts or total sizes prove different content; equal
+        ones may be a re-add of the same files, which the final check settles.
+        """
+        taken_by = index.name_map(kind).get(name.casefold())
+        if taken_by is None or force:
+            return
+        entry = index.entries[taken_by]
+        same_shape = entry.size == sum(s.size for s in sources) and entry.summary.get("files") in (None, len(sources))
+        if not same_shape:
+            self._check_name_free(kind, name, None, force, index)
+
+    def _check_name_free(self, kind: str, name: str, digest: str | None, force: bool, index: Index) -> None:
+        taken_by = index.name_map(kind).get(name.casefold())
+        if taken_by is None or taken_by == digest or force:
+            return
+        raise AlreadyExistsError(
+            f"{kind} name {name!r} already points at {short_id(taken_by)}",
+            hint="choose another name or tag, or pass --force to move the name",
+            name=name,
+            digest=taken_by,
+        )
+
+    def _check_space(self, sources: list[SourceFile], mode: str) -> None:
+        """Fail before writing when the bytes still to write do not fit."""
+        if mode != "copy":
+            return
+        needed = sum(source.size for source in sources if not self._already_stored(source))
+        if needed == 0:
+            return
+        free = free_bytes(self.layout.staging)
+        if needed + SPACE_MARGIN > free:
+            raise NoSpaceError(
+                f"not enough space in {self.root}: {needed} bytes needed, {free} bytes free",
+                hint="free some space (ilab gc reclaims unused blobs) or use --mode link",
+                needed=needed,
+                free=free,
+            )
+
+    def _already_stored(self, source: SourceFile) -> bool:
+        try:
+            fd = os.open(source.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            digest = hashcache.lookup(fd, os.fstat(fd))
+        finally:
+            os.close(fd)
+        return bool(digest) and self.layout.blob(digest).exists()
+
+
+def _remove_moved(sources: list[SourceFile]) -> None:
+    """Unlink the sources of a move once the artifact is named, then their empty folders."""
+    folders = set()
+    for source in sources:
+        try:
+            os.unlink(source.path)
+        except FileNotFoundError:
+            continue
+        folders.add(source.path.parent)
+    for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass

@@ -1,0 +1,71 @@
+"""Space accounting: per-artifact exclusive bytes and the store-wide ``df`` figures.
+
+Everything here is computed from the index and one scan of ``blobs/``; no
+manifest is opened.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .gc import list_blobs, mark, sweep
+from .index import Index
+from .layout import Layout
+
+
+def reference_counts(index: Index) -> Counter[str]:
+    """Return how many kept artifacts reference each blob."""
+    counts: Counter[str] = Counter()
+    for entry in index.entries.values():
+        counts.update(entry.blobs.keys())
+    return counts
+
+
+def exclusive_bytes(index: Index) -> dict[str, int]:
+    """Return, per artifact, the bytes only it references: what deleting it would free."""
+    counts = reference_counts(index)
+    return {
+        digest: sum(size for blob, size in entry.blobs.items() if counts[blob] == 1)
+        for digest, entry in index.entries.items()
+    }
+
+
+def unique_bytes(index: Index, digests: list[str]) -> int:
+    """Return the bytes of the distinct blobs that the given artifacts reference."""
+    seen: dict[str, int] = {}
+    for digest in digests:
+        seen.update(index.entries[digest].blobs)
+    return sum(seen.values())
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The store-wide figures ``ilab df`` prints, in bytes."""
+
+    artifacts: int
+    logical: int  # every artifact's files, a file shared by two artifacts counted twice
+    undeduplicated: int  # what the artifacts' blobs would take if nothing were shared
+    stored: int  # every blob on disk
+    referenced: int  # the blobs the index reaches, each counted once
+    reclaimable: int  # the blobs gc would free now
+    blob_count: int
+
+    @property
+    def saved(self) -> int:
+        """Return the bytes deduplication saves."""
+        return max(self.undeduplicated - self.referenced, 0)
+
+
+def usage(layout: Layout, index: Index) -> Usage:
+    present = list_blobs(layout)
+    reached = mark(index, ())
+    return Usage(
+        artifacts=len(index.entries),
+        logical=sum(entry.size for entry in index.entries.values()),
+        undeduplicated=sum(sum(entry.blobs.values()) for entry in index.entries.values()),
+        stored=sum(present.values()),
+        referenced=sum(size for digest, size in present.items() if digest in reached),
+        reclaimable=sum(size for _, size in sweep(present, reached)),
+        blob_count=len(present),
+    )
