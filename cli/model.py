@@ -37,13 +37,11 @@ def add(
     """
     from ilabfs.errors import InvalidInputError
     from ilabfs.models import add_model
-    from ilabfs.scan import scan_source
 
     if mode not in ("copy", "link", "move"):
         raise InvalidInputError(f"invalid --mode {mode!r}", hint="use copy, link or move", mode=mode)
     store = open_store(ctx, create=True)
-    total = sum(source.size for source in scan_source(__import__("pathlib").Path(path)))
-    bar = output.ProgressBar(f"Adding {name}", total)
+    bar = output.ProgressBar(f"Adding {name}")
     try:
         result = add_model(store, path, name, mode=mode, base=base, phase=phase, step=step, run=run, force=force, progress=bar)
     finally:

@@ -48,11 +48,14 @@ def emit_json(document: object) -> None:
 
 
 class ProgressBar:
-    """A one-line byte progress bar on stderr, drawn only when stderr is a terminal."""
+    """A one-line byte progress bar on stderr, drawn only when stderr is a terminal.
 
-    def __init__(self, label: str, total: int) -> None:
+    The library sets ``total`` once it knows how many bytes it will read.
+    """
+
+    def __init__(self, label: str, total: int = 0) -> None:
         self.label = label
-        self.total = max(total, 1)
+        self.total = total
         self.done = 0
         self.enabled = sys.stderr.isatty()
         self.started = time.monotonic()
@@ -68,8 +71,8 @@ class ProgressBar:
     def _draw(self, now: float) -> None:
         elapsed = max(now - self.started, 1e-6)
         rate = self.done / elapsed
-        fraction = min(self.done / self.total, 1.0)
-        remaining = (self.total - self.done) / rate if rate > 0 else 0
+        fraction = min(self.done / max(self.total, 1), 1.0)
+        remaining = max(self.total - self.done, 0) / rate if rate > 0 else 0
         bar = "#" * int(fraction * 30)
         sys.stderr.write(
             f"\r{self.label} [{bar:<30}] {fraction:4.0%} {size(self.done)}/{size(self.total)} "

@@ -104,6 +104,8 @@ class Store:
 
         ``config`` becomes the config document; ``summary`` is the row that
         listings print. With ``force`` an existing name moves to the new artifact.
+        ``progress`` is called with byte counts as files are read; if it has a
+        ``total`` attribute, that is set to the bytes to read first.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -112,6 +114,8 @@ class Store:
         if name:
             self._precheck_name(kind, name, sources, force, index)
         self._check_space(sources, mode)
+        if progress is not None and hasattr(progress, "total"):
+            progress.total = sum(source.size for source in sources)
         known_sizes = frozenset(size for entry in index.entries.values() for size in entry.blobs.values())
 
         with Ingest(self.layout, known_sizes) as ingest:
