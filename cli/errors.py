@@ -16,6 +16,14 @@ EXIT_OS_ERROR = 14
 EXIT_INTERRUPTED = 130
 
 
+class Interrupted(BaseException):
+    """Raised from the SIGINT handler; click turns a KeyboardInterrupt into a silent exit instead."""
+
+
+def on_interrupt(signum: int, frame: object) -> None:
+    raise Interrupted()
+
+
 def debug_enabled() -> bool:
     return os.environ.get("ILABFS_DEBUG", "") not in ("", "0")
 
@@ -27,7 +35,7 @@ def report(error: BaseException) -> int:
     if isinstance(error, IlabfsError):
         _print(error.message, error.hint)
         return error.exit_code
-    if isinstance(error, KeyboardInterrupt):
+    if isinstance(error, (KeyboardInterrupt, Interrupted)):
         _print("interrupted", "nothing was named; run ilab gc later to reclaim partial work")
         return EXIT_INTERRUPTED
     if isinstance(error, OSError):

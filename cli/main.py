@@ -8,7 +8,7 @@ listing stay fast.
 from __future__ import annotations
 
 import logging
-import os
+import signal
 import sys
 from typing import Optional
 
@@ -16,7 +16,7 @@ import typer
 
 from . import maintenance, model
 from .context import State
-from .errors import debug_enabled, report
+from .errors import debug_enabled, on_interrupt, report
 
 app = typer.Typer(
     name="ilab",
@@ -60,6 +60,7 @@ def main(
 
 def run() -> None:
     """Run the CLI; map every expected failure to a message and a stable exit code."""
+    signal.signal(signal.SIGINT, on_interrupt)
     try:
         app(prog_name="ilab")
     except SystemExit:
@@ -71,5 +72,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("ILABFS_PROG", "ilab")
     run()

@@ -1,4 +1,4 @@
-"""Store-wide commands: ``ilab gc`` and ``ilab df``."""
+"""Store-wide commands: ``ilab gc``, ``ilab df`` and ``ilab fsck``."""
 
 from __future__ import annotations
 
@@ -19,18 +19,19 @@ def gc(
 
     Example: ilab gc --dry-run
     """
-    from ilabfs import gc as collector
+    if empty_or_missing(ctx):
+        blobs, staging, to_free, freed = 0, 0, 0, 0
+    else:
+        from ilabfs import gc as collector
 
-    store = open_store(ctx)
-    plan, freed = collector.collect(store.layout, dry_run=dry_run)
+        plan, freed = collector.collect(open_store(ctx).layout, dry_run=dry_run)
+        blobs, staging, to_free = len(plan.blobs), len(plan.staging), plan.bytes_freed
     if json_output:
-        output.emit_json(
-            {"dryRun": dry_run, "blobs": len(plan.blobs), "stagingFolders": len(plan.staging), "bytesToFree": plan.bytes_freed, "bytesFreed": freed}
-        )
+        output.emit_json({"dryRun": dry_run, "blobs": blobs, "stagingFolders": staging, "bytesToFree": to_free, "bytesFreed": freed})
         return
     verb = "Would remove" if dry_run else "Removed"
-    amount = plan.bytes_freed if dry_run else freed
-    typer.echo(f"{verb} {len(plan.blobs)} blobs and {len(plan.staging)} staging folders, {output.size(amount)}")
+    amount = to_free if dry_run else freed
+    typer.echo(f"{verb} {output.count(blobs, 'blob')} and {output.count(staging, 'staging folder')}, {output.size(amount)}")
 
 
 def df(
@@ -70,6 +71,69 @@ def df(
     typer.echo(output.table(["", ""], rows).split("\n", 1)[1])
 
 
+def fsck(
+    ctx: typer.Context,
+    fast: bool = typer.Option(False, "--fast", help="Check blob existence and sizes only; do not rehash contents."),
+    repair: bool = typer.Option(False, "--repair", help="Move damaged blobs to quarantine/ (never delete) and list what to add again."),
+    json_output: bool = typer.Option(False, "--json", help="Print every problem as JSON."),
+) -> None:
+    """Check every blob, manifest, config document and name; report every problem found.
+
+    Exits 0 when the store is clean apart from garbage that gc reclaims, and 8 otherwise.
+
+    Example: ilab fsck --fast
+    """
+    from ilabfs import fsck as checker
+    from ilabfs.errors import CorruptStoreError
+
+    store = open_store(ctx)
+    report = checker.check(store.layout, fast=fast)
+    repaired = checker.repair(store.layout, report) if repair else None
+    if json_output:
+        document = {
+            "clean": report.clean,
+            "blobsChecked": report.blobs_checked,
+            "artifactsChecked": report.artifacts_checked,
+            "bytesHashed": report.bytes_hashed,
+            "problems": [problem.to_json() for problem in report.problems],
+        }
+        if repaired:
+            document["repair"] = {
+                "quarantined": list(repaired.quarantined),
+                "quarantineFolder": repaired.folder,
+                "madeReadOnly": list(repaired.fixed_modes),
+                "toReAdd": list(repaired.to_readd),
+            }
+        output.emit_json(document)
+    else:
+        _print_report(report, repaired)
+    if not report.clean:
+        raise CorruptStoreError(
+            f"fsck found {output.count(len(report.errors), 'error')} in {store.root}",
+            hint="add or pull the affected artifacts again after ilab fsck --repair" if not repair else "add or pull the listed artifacts again",
+        )
+
+
+def _print_report(report, repaired) -> None:
+    for problem in report.problems:
+        affects = f" (affects {', '.join(problem.affects)})" if problem.affects else ""
+        typer.echo(f"{problem.severity}: {problem.message}{affects}")
+    hashed = f", {output.size(report.bytes_hashed)} hashed" if report.bytes_hashed else ""
+    typer.echo(
+        f"Checked {output.count(report.blobs_checked, 'blob')} and {output.count(report.artifacts_checked, 'artifact')}{hashed}: "
+        f"{output.count(len(report.errors), 'error')}, "
+        f"{output.count(sum(p.severity == 'garbage' for p in report.problems), 'item')} of garbage"
+    )
+    if repaired:
+        if repaired.quarantined:
+            typer.echo(f"Moved {output.count(len(repaired.quarantined), 'damaged blob')} to {repaired.folder}")
+        if repaired.fixed_modes:
+            typer.echo(f"Made {output.count(len(repaired.fixed_modes), 'blob')} read-only again")
+        for label in repaired.to_readd:
+            typer.echo(f"Add or pull again: {label}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("gc")(gc)
     app.command("df")(df)
+    app.command("fsck")(fsck)

@@ -14,7 +14,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-MODE_HELP = "How files enter the store: copy (default), link (reflink or hardlink; the source files become read-only) or move."
+MODE_HELP = (
+    "How files enter the store: copy (default); link (reflink, else hardlink: hardlinked source files "
+    "become read-only because they are the blobs); move (the sources are removed once the model is named)."
+)
 
 
 @app.command("add")
@@ -73,7 +76,7 @@ def _print_added(result, json_output: bool, quiet: bool) -> None:
     else:
         state = "Added" if result.new else "Already stored"
         typer.echo(
-            f"{state} {result.name} as {result.id}: {stats.files} files, {stats.reused} already in the store, "
+            f"{state} {result.name} as {result.id}: {output.count(stats.files, 'file')}, {stats.reused} already in the store, "
             f"{output.size(stats.bytes_written)} written"
         )
 
@@ -272,6 +275,7 @@ def delete_artifacts(ctx: typer.Context, kind: str, refs: list[str], dry_run: bo
         label = ", ".join(entry.names) or "<none>"
         typer.echo(f"{verb}delete {short_id(entry.digest)} ({label})" if dry_run else f"Deleted {short_id(entry.digest)} ({label})")
     for dependent in plan.dependents:
-        typer.echo(f"Kept {short_id(dependent.dependent.digest)}: its parent {short_id(dependent.target)} is now missing")
+        keep = "Would keep" if dry_run else "Kept"
+        typer.echo(f"{keep} {short_id(dependent.dependent.digest)} with its parent {short_id(dependent.target)} missing")
     amount = plan.bytes_freed if dry_run else freed
-    typer.echo(f"{'Would free' if dry_run else 'Freed'} {output.size(amount)} in {len(plan.blobs)} blobs")
+    typer.echo(f"{'Would free' if dry_run else 'Freed'} {output.size(amount)} in {output.count(len(plan.blobs), 'blob')}")

@@ -26,6 +26,11 @@ def size(value: int | None) -> str:
     return f"{text.removesuffix('.0')}{unit}"
 
 
+def count(number: int, noun: str) -> str:
+    """Return ``1 blob`` or ``3 blobs``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def age(iso: str | None) -> str:
     if not iso:
         return "-"

@@ -134,6 +134,7 @@ def _label(entry: Entry) -> str:
 
 def execute_delete(store: Store, kind: str, refs: list[str], force: bool = False) -> tuple[DeletePlan, int]:
     """Re-plan under the index lock, apply the plan, then reclaim its blobs; return the plan and bytes freed."""
+    gc.clean_staging(store.layout)
     with editing_index(store.layout) as index:
         plan = plan_delete(index, kind, refs, force)
         for digest, name in plan.untag:

@@ -40,9 +40,8 @@ def short_id(digest: str) -> str:
 def canonical_json(document: object) -> bytes:
     """Serialise a JSON document canonically: sorted keys, no spaces, UTF-8.
 
-    Floats use Python's shortest round-trip form; documents that must be
-    reproducible across implementations carry integers and strings only,
-    except eval scores, whose text form is specified in docs/format.md.
+    Floats use Python's shortest round-trip form (``repr``), which other
+    implementations must reproduce to get the same digest.
     """
     return json.dumps(
         document,

@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 # Staging folders whose lease is free but that are younger than this are left
 # alone: their ingest may be starting up and not have locked its lease yet.
-STAGING_GRACE_SECONDS = float(os.environ.get("ILABFS_STAGING_GRACE", "3600"))
+def staging_grace() -> float:
+    from .settings import env_seconds
+
+    return env_seconds("ILABFS_STAGING_GRACE", 3600.0)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,34 @@ def mark(index: Index, pins: Iterable[str]) -> set[str]:
 def sweep(present: dict[str, int], marked: set[str]) -> list[tuple[str, int]]:
     """Return the present blobs that are not marked, with their sizes, sorted by digest."""
     return sorted((digest, size) for digest, size in present.items() if digest not in marked)
+
+
+def manifest_references(layout: Layout, index: Index) -> set[str]:
+    """Return the blobs the kept manifests themselves reference.
+
+    A full gc marks from the manifests as well as from the index's blob lists,
+    so a disagreement between the two can only keep more. A manifest that
+    cannot be read stops gc: skipping it would shrink the root set.
+    """
+    from .errors import CorruptStoreError
+    from .manifest import parse_manifest
+
+    reached: set[str] = set()
+    for digest in index.entries:
+        path = layout.blob(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        try:
+            reached.update(parse_manifest(data, str(path)).blob_digests)
+        except CorruptStoreError as error:
+            raise CorruptStoreError(
+                f"gc stopped: {error.message}",
+                hint="nothing was deleted; run ilab fsck, and ilab fsck --repair to move the damaged manifest aside",
+                path=str(path),
+            ) from error
+    return reached
 
 
 def list_blobs(layout: Layout) -> dict[str, int]:
@@ -77,8 +108,9 @@ def live_pins(layout: Layout) -> set[str]:
     return pins
 
 
-def abandoned_staging(layout: Layout, grace: float = STAGING_GRACE_SECONDS) -> list[tuple[str, int]]:
+def abandoned_staging(layout: Layout, grace: float | None = None) -> list[tuple[str, int]]:
     """Return staging folders with no live ingest, older than ``grace`` seconds."""
+    grace = staging_grace() if grace is None else grace
     now = time.time()
     found = []
     for folder in _staging_folders(layout):
@@ -113,7 +145,7 @@ def _tree_size(folder: Path) -> int:
     return total
 
 
-def plan_gc(layout: Layout, only: set[str] | None = None, grace: float = STAGING_GRACE_SECONDS) -> SweepPlan:
+def plan_gc(layout: Layout, only: set[str] | None = None, grace: float | None = None) -> SweepPlan:
     """Build the sweep plan; call with gc.lock held exclusively when the plan is to be executed.
 
     ``only`` restricts the blob sweep to those digests (delete reclaims just
@@ -124,7 +156,10 @@ def plan_gc(layout: Layout, only: set[str] | None = None, grace: float = STAGING
     present = list_blobs(layout)
     if only is not None:
         present = {digest: size for digest, size in present.items() if digest in only}
-    blobs = sweep(present, mark(index, pins))
+        marked = mark(index, pins)
+    else:
+        marked = mark(index, pins) | manifest_references(layout, index)
+    blobs = sweep(present, marked)
     staging = [] if only is not None else abandoned_staging(layout, grace)
     return SweepPlan(tuple(blobs), tuple(staging))
 
@@ -159,6 +194,20 @@ def collect(layout: Layout, dry_run: bool = False, only: set[str] | None = None,
         if only is None:
             _remove_stale_views(layout)
         return plan, execute(layout, plan)
+
+
+def clean_staging(layout: Layout) -> int:
+    """Remove abandoned staging folders older than the grace period; return how many.
+
+    Every command that writes the store calls this first, so a crashed add
+    does not leave its partial files behind until the next gc.
+    """
+    removed = 0
+    for name, _ in abandoned_staging(layout):
+        shutil.rmtree(layout.staging / name, ignore_errors=True)
+        log.info("removed abandoned staging folder %s", name)
+        removed += 1
+    return removed
 
 
 def _remove_stale_views(layout: Layout) -> None:

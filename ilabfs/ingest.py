@@ -9,6 +9,8 @@ ingest has committed but not yet named in the index is never collected.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
@@ -57,6 +59,8 @@ class Ingest:
         self.stats = IngestStats()
         self._lease_fd: int | None = None
         self._counter = 0
+        # Bytes this ingest still expects to write, for the message when the disk fills up.
+        self.planned_bytes = 0
 
     def __enter__(self) -> Ingest:
         import fcntl
@@ -64,7 +68,7 @@ class Ingest:
         self.folder.mkdir(parents=True)
         fd = os.open(self.folder / LEASE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, (repr(holder_record()) + "\n").encode())
+        os.write(fd, (json.dumps(holder_record()) + "\n").encode())
         self._lease_fd = fd
         return self
 
@@ -128,13 +132,19 @@ class Ingest:
         digest = hash_fd(fd, before.st_size)
         self._check_unchanged(fd, before, source)
         self.stats.bytes_read += before.st_size
-        with file_lock(self.layout.locks / "gc.lock", shared=True):
-            if not self.layout.blob(digest).exists():
-                return None
-            self._pin(digest)
+        if not self._pin_if_stored(digest):
+            return None
         self.stats.reused += 1
         hashcache.store(fd, digest, before, hashed_at)
         return digest
+
+    def _pin_if_stored(self, digest: str) -> bool:
+        """Pin ``digest`` and return True if its blob is already in the store."""
+        with file_lock(self.layout.locks / "gc.lock", shared=True):
+            if not self.layout.blob(digest).exists():
+                return False
+            self._pin(digest)
+            return True
 
     def _reuse(self, fd: int, before: os.stat_result) -> str | None:
         """Return the digest of a file the store already holds, without reading it."""
@@ -146,11 +156,9 @@ class Ingest:
                 digest = claimed
         if digest is None:
             return None
-        with file_lock(self.layout.locks / "gc.lock", shared=True):
-            self._pin(digest)
-            if self.layout.blob(digest).exists():
-                self.stats.reused += 1
-                return digest
+        if self._pin_if_stored(digest):
+            self.stats.reused += 1
+            return digest
         return None
 
     def _copy_in(self, fd: int, before: os.stat_result, source: SourceFile, progress: Progress | None) -> str:
@@ -165,8 +173,11 @@ class Ingest:
             finally:
                 os.close(out)
         except OSError as error:
-            raise_if_no_space(error, staged, before.st_size)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged)
+            raise_if_no_space(error, staged, max(self.planned_bytes, before.st_size))
             raise
+        self.planned_bytes = max(self.planned_bytes - before.st_size, 0)
         self._check_unchanged(fd, before, source)
         if written != before.st_size:
             raise InvalidInputError(
@@ -191,6 +202,11 @@ class Ingest:
         self._check_unchanged(fd, before, source)
         self.stats.bytes_read += before.st_size
         hashcache.store(fd, digest, before, hashed_at)
+        if self._pin_if_stored(digest):
+            self.stats.reused += 1
+            return digest
+        # The blob will share this inode's data, so it must be on disk before it is named.
+        os.fsync(fd)
 
         staged = self._staged_path()
         kind = self._stage_link(source.path, staged, mode)

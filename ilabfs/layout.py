@@ -5,8 +5,9 @@ The tree (specified in docs/format.md)::
     <root>/
       ilabfs-layout          format marker: {"ilabfsLayoutVersion": 1}
       blobs/blake3/<hex>     file contents, config documents and manifests
-      manifests/index.json   names, tags and phases -> manifest digests
+      manifests/index.json   names and tags -> manifest digests, with listing rows
       staging/<ingest-id>/   in-flight ingests, each with its lease file
+      views/<kind>/<hex>/    materialised views made by ilab model path
       locks/                 lock files (index.lock, gc.lock)
       quarantine/            damaged blobs moved aside by fsck --repair
 """

@@ -23,7 +23,10 @@ from .errors import LockedError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = float(os.environ.get("ILABFS_LOCK_TIMEOUT", "60"))
+def default_timeout() -> float:
+    from .settings import env_seconds
+
+    return env_seconds("ILABFS_LOCK_TIMEOUT", 60.0)
 _POLL_SECONDS = 0.02
 
 
@@ -82,7 +85,7 @@ def file_lock(path: Path, *, shared: bool = False, timeout: float | None = None)
 
     An exclusive holder writes its record into the file; shared holders leave it alone.
     """
-    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    timeout = default_timeout() if timeout is None else timeout
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         _acquire(fd, path, shared, timeout)

@@ -59,7 +59,8 @@ def _config_dtype(sources: list[SourceFile]) -> str | None:
         return None
     if not isinstance(dtype, str):
         return None
-    return TORCH_DTYPES.get(dtype.removeprefix("torch."), dtype.upper())
+    dtype = dtype.removeprefix("torch.")
+    return TORCH_DTYPES.get(dtype, dtype.upper())
 
 
 def add_model(

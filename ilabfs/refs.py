@@ -77,8 +77,10 @@ def _resolve_pinned(index: Index, kind: str, ref: str) -> Entry:
     if digest is None:
         raise InvalidInputError(f"invalid digest {digest_text!r} in ref {ref!r}", hint="write NAME@blake3:<64 hex digits>", ref=ref)
     entry = _by_digest(index, kind, digest, ref)
-    bare = {n.rsplit(":", 1)[0].casefold() for n in entry.names}
-    if name.casefold() not in bare:
+    # NAME@digest matches any tag of NAME; NAME:TAG@digest matches that tag only.
+    has_tag = name.rfind(":") > name.rfind("/")
+    known = {(n if has_tag else n.rsplit(":", 1)[0]).casefold() for n in entry.names}
+    if name.casefold() not in known:
         raise NotFoundError(
             f"{kind} {short_id(digest)} is not named {name!r}",
             hint=f"its names are {', '.join(entry.names) or 'none'}",
@@ -109,8 +111,6 @@ def _by_prefix(index: Index, kind: str, prefix: str, ref: str) -> Entry:
         raise _not_found(kind, ref)
     if len(matches) > 1:
         raise AmbiguousRefError(ref, [_describe(index.entries[digest]) for digest in matches])
-    if len(prefix) < MIN_PREFIX:
-        raise _not_found(kind, ref)
     return index.entries[matches[0]]
 
 
@@ -120,9 +120,8 @@ def _describe(entry: Entry) -> str:
 
 
 def _not_found(kind: str, ref: str) -> NotFoundError:
-    noun = "dataset" if kind == "dataset" else kind
     return NotFoundError(
-        f"{noun} {ref!r} not found",
+        f"{kind} {ref!r} not found",
         hint=f"run {_COMMANDS[kind]} to see what the store holds",
         ref=ref,
         kind=kind,

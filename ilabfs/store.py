@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import hashcache
+from . import gc, hashcache
 from .digest import format_digest, short_id
 from .errors import AlreadyExistsError, CorruptStoreError, NoSpaceError, NotFoundError
 from .fsutil import free_bytes
@@ -118,19 +118,26 @@ class Store:
             progress.total = sum(source.size for source in sources)
         known_sizes = frozenset(size for entry in index.entries.values() for size in entry.blobs.values())
 
-        with Ingest(self.layout, known_sizes) as ingest:
-            layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
-            config_data = config_bytes(config)
-            config_digest = ingest.commit_bytes(config_data)
-            subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
-            manifest_data = build_manifest(kind, config_digest, len(config_data), layers, subject_ref)
-            digest = ingest.commit_bytes(manifest_data)
+        gc.clean_staging(self.layout)
+        ingest = Ingest(self.layout, known_sizes)
+        try:
+            with ingest:
+                ingest.planned_bytes = sum(source.size for source in sources) if mode == "copy" else 0
+                layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
+                config_data = config_bytes(config)
+                config_digest = ingest.commit_bytes(config_data)
+                subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
+                manifest_data = build_manifest(kind, config_digest, len(config_data), layers, subject_ref)
+                digest = ingest.commit_bytes(manifest_data)
 
-            blobs = {layer.digest: layer.size for layer in layers}
-            blobs[config_digest] = len(config_data)
-            blobs[digest] = len(manifest_data)
-            new = self._name_artifact(kind, digest, name, blobs, sum(s.size for s in sources), summary or {}, force)
-            stats = ingest.stats
+                blobs = {layer.digest: layer.size for layer in layers}
+                blobs[config_digest] = len(config_data)
+                blobs[digest] = len(manifest_data)
+                new = self._name_artifact(kind, digest, name, blobs, sum(s.size for s in sources), summary or {}, force)
+                stats = ingest.stats
+        except BaseException:
+            _roll_back(self.layout, ingest.pins)
+            raise
 
         if mode == "move":
             _remove_moved(sources)
@@ -203,6 +210,16 @@ class Store:
         finally:
             os.close(fd)
         return bool(digest) and self.layout.blob(digest).exists()
+
+
+def _roll_back(layout: Layout, pins: set[str]) -> None:
+    """Remove the blobs a failed add committed, unless something else references or pins them."""
+    if not pins:
+        return
+    try:
+        gc.collect(layout, only=set(pins), timeout=5)
+    except Exception as error:  # noqa: BLE001 - the add's own error matters more; gc reclaims later
+        log.warning("could not roll back the failed add (%s); ilab gc will reclaim its blobs", error)
 
 
 def _remove_moved(sources: list[SourceFile]) -> None:

@@ -25,6 +25,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from .digest import is_hex_digest
 from .errors import AlreadyExistsError, InvalidInputError
 from .fsutil import FICLONE
 from .layout import Layout
@@ -47,7 +48,14 @@ def materialize(layout: Layout, manifest: Manifest, digest: str, target: Path | 
     check_titles([layer.title for layer in manifest.layers], f"manifest {digest}")
     final = target or view_path(layout, manifest.kind, digest)
     if target is None and _view_complete(layout, manifest, final):
-        return final, _existing_kind(final)
+        existing = _existing_kind(final)
+        if link and link != existing and not (link == "reflink" and existing == "copy"):
+            raise AlreadyExistsError(
+                f"a {existing} view of this artifact already exists at {final}",
+                hint=f"pass --into DIR to build a {link} view elsewhere",
+                path=str(final),
+            )
+        return final, existing
     if target is not None and final.exists() and any(final.iterdir()):
         raise AlreadyExistsError(f"target folder {final} is not empty", hint="choose an empty or new folder", path=str(final))
 
@@ -184,5 +192,6 @@ def stale_views(layout: Layout, kept: set[str]) -> list[Path]:
         return found
     for kind_dir in root.iterdir():
         if kind_dir.is_dir():
-            found.extend(path for path in kind_dir.iterdir() if path.name not in kept)
+            # A ".building-" folder belongs to a view still being made.
+            found.extend(path for path in kind_dir.iterdir() if is_hex_digest(path.name) and path.name not in kept)
     return found
