@@ -216,6 +216,7 @@ def path(
 
 
 def materialize_view(ctx: typer.Context, kind: str, ref: str, link: str | None, into: str | None) -> str:
+    import os
     from pathlib import Path
 
     from ilabfs.errors import InvalidInputError
@@ -226,7 +227,8 @@ def materialize_view(ctx: typer.Context, kind: str, ref: str, link: str | None, 
     store = open_store(ctx)
     entry = store.resolve(kind, ref)
     manifest = store.read_manifest(entry.digest)
-    target = Path(into).resolve() if into else None
+    # abspath, not resolve: a symlink given as the target is replaced, never followed.
+    target = Path(os.path.abspath(into)) if into else None
     folder, _ = materialize(store.layout, manifest, entry.digest, target, link)
     return str(folder)
 

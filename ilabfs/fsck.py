@@ -139,14 +139,13 @@ def _check_blobs(layout: Layout, present: dict[str, int], users: dict[str, set[s
         if expected is not None and expected != size:
             report.add("blob-size", ERROR, format_digest(digest), f"blob {short_id(digest)} has {size} bytes, expected {expected}", affects)
             continue
+        if not is_read_only(os.lstat(path).st_mode):
+            report.add("blob-writable", WARNING, format_digest(digest), f"blob {short_id(digest)} is writable; a hardlinked view may have been opened for writing", affects)
         if not fast:
             actual = hash_path(path)
             report.bytes_hashed += size
             if actual != digest:
                 report.add("blob-digest", ERROR, format_digest(digest), f"blob {short_id(digest)} does not match its digest (content hashes to {short_id(actual)})", affects)
-                continue
-        if not is_read_only(os.lstat(path).st_mode):
-            report.add("blob-writable", WARNING, format_digest(digest), f"blob {short_id(digest)} is writable; a hardlinked view may have been opened for writing", affects)
 
 
 def _check_garbage(layout: Layout, present: dict[str, int], users: dict[str, set[str]], report: Report) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .digest import is_hex_digest
 from .index import Index, load_index
-from .ingest import LEASE, read_pins
+from .ingest import LEASE, NEW_PREFIX, read_pins
 from .layout import Layout
 from .locks import file_lock, try_lock_exclusive
 
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # Staging folders whose lease is free but that are younger than this are left
 # alone: their ingest may be starting up and not have locked its lease yet.
+MIN_NEW_FOLDER_AGE = 60.0
+
+
 def staging_grace() -> float:
     from .settings import env_seconds
 
@@ -90,7 +93,10 @@ def list_blobs(layout: Layout) -> dict[str, int]:
     with os.scandir(layout.blobs) as entries:
         for entry in entries:
             if is_hex_digest(entry.name):
-                present[entry.name] = entry.stat(follow_symlinks=False).st_size
+                try:
+                    present[entry.name] = entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    continue
     return present
 
 
@@ -119,6 +125,9 @@ def abandoned_staging(layout: Layout, grace: float | None = None) -> list[tuple[
         except FileNotFoundError:
             continue
         if age < grace:
+            continue
+        # A folder still being set up has no locked lease for a moment.
+        if folder.name.startswith(NEW_PREFIX) and age < max(grace, MIN_NEW_FOLDER_AGE):
             continue
         fd = try_lock_exclusive(folder / LEASE)
         if fd is None and (folder / LEASE).exists():

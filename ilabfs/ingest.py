@@ -31,6 +31,7 @@ from .scan import SourceFile
 log = logging.getLogger(__name__)
 
 LEASE = "lease"
+NEW_PREFIX = ".new-"
 MODES = ("copy", "link", "move")
 
 
@@ -65,11 +66,15 @@ class Ingest:
     def __enter__(self) -> Ingest:
         import fcntl
 
-        self.folder.mkdir(parents=True)
-        fd = os.open(self.folder / LEASE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        # The folder appears under its real name only with its lease already
+        # locked, so gc can never mistake a starting ingest for an abandoned one.
+        hidden = self.layout.staging / f"{NEW_PREFIX}{self.id}"
+        hidden.mkdir(parents=True)
+        fd = os.open(hidden / LEASE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, (json.dumps(holder_record()) + "\n").encode())
         self._lease_fd = fd
+        os.rename(hidden, self.folder)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -56,6 +56,12 @@ def materialize(layout: Layout, manifest: Manifest, digest: str, target: Path | 
                 path=str(final),
             )
         return final, existing
+    if target is not None and os.path.islink(final):
+        raise InvalidInputError(
+            f"target {final} is a symlink",
+            hint="give a real folder path; views are never written through links",
+            path=str(final),
+        )
     if target is not None and final.exists() and any(final.iterdir()):
         raise AlreadyExistsError(f"target folder {final} is not empty", hint="choose an empty or new folder", path=str(final))
 

@@ -62,3 +62,71 @@ def test_kill_add_at_random_points(tmp_path):
         listed_before = named_artifacts(store)
 
     assert killed >= rounds // 3
+
+
+def _garbage(store, count, seed):
+    """Write read-only blobs that no artifact names, the way interrupted adds leave them."""
+    import blake3
+
+    rng = random.Random(seed)
+    folder = store / "blobs" / "blake3"
+    for _ in range(count):
+        data = rng.randbytes(rng.randint(1, 4096))
+        path = folder / blake3.blake3(data).hexdigest()
+        path.write_bytes(data)
+        path.chmod(0o444)
+
+
+def _many_files_model(folder, seed, files=150):
+    folder.mkdir(parents=True)
+    rng = random.Random(seed)
+    for number in range(files):
+        (folder / f"part-{number:03d}.bin").write_bytes(rng.randbytes(2048))
+
+
+def _kill_after(command, env, delay):
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    killed = process.poll() is None
+    if killed:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+    return killed
+
+
+def test_kill_delete_and_gc_at_random_points(tmp_path):
+    """Rounds alternate between killing ``ilab model delete`` of a model with many files and
+    killing ``ilab gc`` over many garbage blobs, each after a random delay. After every kill
+    the models not being deleted are intact, the one being deleted is either whole or gone,
+    no blob is partial, and a following gc runs cleanly."""
+    store = tmp_path / "store"
+    env = cli_env(store, ILABFS_STAGING_GRACE="0")
+    rng = random.Random(4)
+    _many_files_model(tmp_path / "keep", seed=-1)
+    assert subprocess.run(ilab_command("model", "add", str(tmp_path / "keep"), "--name", "keep"), env=env).returncode == 0
+    keep = named_artifacts(store)
+    rounds = 100 if STRESS else 12
+    killed = 0
+
+    for number in range(rounds):
+        if number % 2 == 0:
+            folder = tmp_path / f"victim-{number}"
+            _many_files_model(folder, seed=number)
+            assert subprocess.run(ilab_command("model", "add", str(folder), "--name", "victim"), env=env).returncode == 0
+            command = ilab_command("model", "delete", "victim")
+        else:
+            _garbage(store, 3000, seed=number)
+            command = ilab_command("gc")
+        killed += _kill_after(command, env, rng.uniform(0.1, 0.5))
+
+        assert check_store(store) == []
+        current = named_artifacts(store)
+        for digest, names in keep.items():
+            assert current.get(digest) == names
+        gc = subprocess.run(ilab_command("gc"), env=env, capture_output=True, text=True)
+        assert gc.returncode == 0, gc.stderr
+        assert check_store(store) == []
+        remaining = subprocess.run(ilab_command("model", "delete", "victim"), env=env, capture_output=True)
+        assert remaining.returncode in (0, 3)
+
+    assert killed >= rounds // 3

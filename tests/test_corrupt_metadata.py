@@ -1,0 +1,72 @@
+"""Damaged index or manifests: clear errors naming the file, and gc deletes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import blob_names, read_index
+
+
+@pytest.fixture
+def populated(ilab, store_dir, model_pair):
+    base, tuned = model_pair
+    assert ilab("model", "add", str(base), "--name", "base").code == 0
+    assert ilab("model", "add", str(tuned), "--name", "tuned", "--base", "base").code == 0
+    stray = store_dir / "blobs" / "blake3" / ("f" * 64)
+    stray.write_bytes(b"garbage")
+    return read_index(store_dir)
+
+
+INDEX_DAMAGE = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "not json": lambda text: "<html>oops</html>",
+    "wrong schema": lambda text: json.dumps({"schemaVersion": 7, "artifacts": {}}),
+    "artifacts not an object": lambda text: json.dumps({"schemaVersion": 1, "artifacts": []}),
+    "empty": lambda text: "",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(INDEX_DAMAGE))
+def test_damaged_index_stops_gc(ilab, store_dir, populated, damage):
+    index = store_dir / "manifests" / "index.json"
+    index.write_text(INDEX_DAMAGE[damage](index.read_text()))
+    before = blob_names(store_dir)
+
+    result = ilab("gc")
+    assert result.code == 8
+    assert str(index) in result.err
+    assert "Traceback" not in result.err
+    assert blob_names(store_dir) == before
+
+    listing = ilab("model", "list")
+    assert listing.code == 8
+    assert "index.json" in listing.err
+
+
+def test_unreadable_manifest_stops_gc(ilab, store_dir, populated):
+    tuned = next(d for d, e in populated["artifacts"].items() if e["names"] == ["tuned:latest"])
+    path = store_dir / "blobs" / "blake3" / tuned
+    os.chmod(path, 0o644)
+    path.write_bytes(b'{"schemaVersion": 2, "layers": "not a list"')
+    before = blob_names(store_dir)
+
+    result = ilab("gc")
+    assert result.code == 8
+    assert "gc stopped" in result.err
+    assert tuned in result.err
+    assert "nothing was deleted" in result.err
+    assert blob_names(store_dir) == before
+
+
+def test_manifest_of_wrong_schema_named(ilab, store_dir, populated):
+    tuned = next(d for d, e in populated["artifacts"].items() if e["names"] == ["tuned:latest"])
+    path = store_dir / "blobs" / "blake3" / tuned
+    os.chmod(path, 0o644)
+    path.write_text(json.dumps({"schemaVersion": 1, "mediaType": "text/plain"}))
+    result = ilab("model", "inspect", "tuned")
+    assert result.code == 8
+    assert tuned in result.err
+    assert "not an OCI image manifest" in result.err
