@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from . import maintenance, model
+from . import data, evals, maintenance, model
 from .context import State
 from .errors import debug_enabled, on_interrupt, report
 
@@ -28,10 +28,14 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(model.app, name="model")
+app.add_typer(data.app, name="data")
+app.add_typer(evals.app, name="eval")
 maintenance.register(app)
 
 list_app = typer.Typer(help="List artifacts by kind (aliases of the per-kind list commands).\n\nExample: ilab list models", no_args_is_help=True)
 list_app.command("models", help="List models; same as 'ilab model list'.\n\nExample: ilab list models --wide")(model.list_models)
+list_app.command("datasets", help="List datasets; same as 'ilab data list'.\n\nExample: ilab list datasets skills")(data.list_datasets)
+list_app.command("evals", help="List eval results; same as 'ilab eval list'.\n\nExample: ilab list evals --metric MMLU")(evals.list_evals)
 app.add_typer(list_app, name="list")
 
 

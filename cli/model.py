@@ -26,6 +26,7 @@ def add(
     path: str = typer.Argument(..., metavar="PATH", help="Model directory (Hugging Face layout) or single file."),
     name: str = typer.Option(..., "--name", "-n", metavar="NAME[:TAG]", help="Name to give the model; the tag defaults to latest."),
     base: Optional[str] = typer.Option(None, "--base", metavar="REF", help="Base model this checkpoint was trained from."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", metavar="REF", help="Dataset this checkpoint was trained with."),
     phase: Optional[str] = typer.Option(None, "--phase", metavar="PHASE", help="Training phase that produced this checkpoint."),
     step: Optional[int] = typer.Option(None, "--step", metavar="N", help="Training step or samples seen at this checkpoint."),
     run: Optional[str] = typer.Option(None, "--run", metavar="RUN", help="Training run this checkpoint belongs to."),
@@ -36,7 +37,7 @@ def add(
 ) -> None:
     """Add a model directory to the store and name it.
 
-    Example: ilab model add ./checkpoints/samples_29008 --name granite-ft:step-29008 --base granite-7b-base
+    Example: ilab model add ./checkpoints/samples_29008 --name granite-ft:step-29008 --base granite-7b-base --dataset skills
     """
     from ilabfs.errors import InvalidInputError
     from ilabfs.models import add_model
@@ -44,15 +45,17 @@ def add(
     if mode not in ("copy", "link", "move"):
         raise InvalidInputError(f"invalid --mode {mode!r}", hint="use copy, link or move", mode=mode)
     store = open_store(ctx, create=True)
-    bar = output.ProgressBar(f"Adding {name}")
+    bar = output.ProgressBar(f"Adding {name}", enabled=not (quiet or json_output))
     try:
-        result = add_model(store, path, name, mode=mode, base=base, phase=phase, step=step, run=run, force=force, progress=bar)
+        result = add_model(
+            store, path, name, mode=mode, base=base, dataset=dataset, phase=phase, step=step, run=run, force=force, progress=bar
+        )
     finally:
         bar.close()
-    _print_added(result, json_output, quiet)
+    print_added(result, json_output, quiet)
 
 
-def _print_added(result, json_output: bool, quiet: bool) -> None:
+def print_added(result, json_output: bool, quiet: bool) -> None:
     from ilabfs.digest import format_digest
 
     stats = result.stats
@@ -75,8 +78,9 @@ def _print_added(result, json_output: bool, quiet: bool) -> None:
         typer.echo(result.id)
     else:
         state = "Added" if result.new else "Already stored"
+        label = f"{result.name} as {result.id}" if result.name else f"{result.kind} {result.id}"
         typer.echo(
-            f"{state} {result.name} as {result.id}: {output.count(stats.files, 'file')}, {stats.reused} already in the store, "
+            f"{state} {label}: {output.count(stats.files, 'file')}, {stats.reused} already in the store, "
             f"{output.size(stats.bytes_written)} written"
         )
 
@@ -168,7 +172,7 @@ def inspect(
     typer.echo(render_details(details))
 
 
-def render_details(details: dict) -> str:
+def render_details(details: dict, extra: list[str] | None = None) -> str:
     lines = [
         f"ID:         {details['id']}",
         f"Digest:     {details['digest']}",
@@ -177,10 +181,11 @@ def render_details(details: dict) -> str:
         f"Size:       {output.size(details['size'])} in {len(details['fileList'])} files "
         f"({output.size(details['exclusiveSize'])} held by no other artifact)",
     ]
+    lines += extra or []
     if details.get("dataType"):
         lines.append(f"Data type:  {details['dataType']} ({details.get('format')})")
-    for label, key in (("Base model", "baseModel"), ("Dataset", "dataset"), ("Subject", "subject")):
-        if details.get(key):
+    for label, key in (("Base model", "baseModel"), ("Dataset", "dataset"), ("Model", "subject")):
+        if isinstance(details.get(key), dict) and details[key].get("id"):
             link = details[key]
             lines.append(f"{label + ':':<12}{_link_label(link)} [{link['digest']}]")
     for label, key in (("Phase", "phase"), ("Step", "step"), ("Run", "run")):
@@ -281,3 +286,47 @@ def delete_artifacts(ctx: typer.Context, kind: str, refs: list[str], dry_run: bo
         typer.echo(f"{keep} {short_id(dependent.dependent.digest)} with its parent {short_id(dependent.target)} missing")
     amount = plan.bytes_freed if dry_run else freed
     typer.echo(f"{'Would free' if dry_run else 'Freed'} {output.size(amount)} in {output.count(len(plan.blobs), 'blob')}")
+
+
+@app.command("lineage")
+def lineage(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="REF", help="Any model of the family: a base model or one of its checkpoints."),
+    json_output: bool = typer.Option(False, "--json", help="Print the tree as nested JSON."),
+) -> None:
+    """Print the tree from the base model through training phases to checkpoints, with eval scores.
+
+    Example: ilab model lineage granite-ft:step-29008
+    """
+    from ilabfs.lineage import lineage as build
+
+    tree = build(open_store(ctx).index(), ref)
+    if json_output:
+        output.emit_json(tree)
+        return
+    typer.echo("\n".join(_tree_lines(tree, "", True, root=True)))
+
+
+def _tree_lines(node: dict, prefix: str, last: bool, root: bool = False) -> list[str]:
+    from ilabfs.evals import format_score
+
+    label = f"{node['id']} (missing)" if node["missing"] else f"{node['name'] or '<none>'} ({node['id']})"
+    details = []
+    if node["phase"]:
+        details.append(node["phase"])
+    if node["step"] is not None:
+        details.append(f"step {node['step']}")
+    if node["run"]:
+        details.append(f"run {node['run']}")
+    if node["dataset"]:
+        data = node["dataset"]
+        details.append(f"data {data['id'] + ' (missing)' if data['missing'] else data['name'] or data['id']}")
+    scores = ", ".join(f"{e['metric']} {format_score(e['metric'], e['score'])}" for e in node["evals"])
+    text = label + (f"  [{', '.join(details)}]" if details else "") + (f"  {scores}" if scores else "")
+    if node["focus"]:
+        text += "  <="
+    lines = [text if root else f"{prefix}{'└── ' if last else '├── '}{text}"]
+    child_prefix = "" if root else prefix + ("    " if last else "│   ")
+    for position, child in enumerate(node["children"]):
+        lines += _tree_lines(child, child_prefix, position == len(node["children"]) - 1)
+    return lines

@@ -20,7 +20,8 @@ def size(value: int | None) -> str:
     unit = ""
     for unit in _UNITS:
         amount /= 1024
-        if amount < 1024:
+        # Compare the rounded figure, so 1048575 bytes prints as 1Mi, not 1024Ki.
+        if round(amount, 1 if amount < 10 else 0) < 1024:
             break
     text = f"{amount:.1f}" if amount < 10 else f"{amount:.0f}"
     return f"{text.removesuffix('.0')}{unit}"
@@ -58,11 +59,11 @@ class ProgressBar:
     The library sets ``total`` once it knows how many bytes it will read.
     """
 
-    def __init__(self, label: str, total: int = 0) -> None:
+    def __init__(self, label: str, total: int = 0, enabled: bool = True) -> None:
         self.label = label
         self.total = total
         self.done = 0
-        self.enabled = sys.stderr.isatty()
+        self.enabled = enabled and sys.stderr.isatty()
         self.started = time.monotonic()
         self._drawn = 0.0
 
@@ -77,7 +78,8 @@ class ProgressBar:
         elapsed = max(now - self.started, 1e-6)
         rate = self.done / elapsed
         fraction = min(self.done / max(self.total, 1), 1.0)
-        remaining = max(self.total - self.done, 0) / rate if rate > 0 else 0
+        # An estimate from the first fraction of a second swings too much to show.
+        remaining = max(self.total - self.done, 0) / rate if rate > 0 and elapsed > 0.5 else 0
         bar = "#" * int(fraction * 30)
         sys.stderr.write(
             f"\r{self.label} [{bar:<30}] {fraction:4.0%} {size(self.done)}/{size(self.total)} "

@@ -42,6 +42,17 @@ def row(index: Index, entry: Entry, layout: Layout | None = None, exclusive: dic
         "created": entry.created,
         "size": entry.size,
         "files": summary.get("files"),
+    }
+    result.update(_KIND_FIELDS[entry.kind](index, summary))
+    if exclusive is not None:
+        result["exclusiveSize"] = exclusive.get(entry.digest, 0)
+    if layout is not None:
+        result["path"] = str(view_path(layout, entry.kind, entry.digest))
+    return result
+
+
+def _model_fields(index: Index, summary: dict) -> dict:
+    return {
         "dataType": summary.get("dataType"),
         "format": summary.get("format"),
         "baseModel": link_to(index, summary.get("base")),
@@ -50,11 +61,32 @@ def row(index: Index, entry: Entry, layout: Layout | None = None, exclusive: dic
         "step": summary.get("step"),
         "run": summary.get("run"),
     }
-    if exclusive is not None:
-        result["exclusiveSize"] = exclusive.get(entry.digest, 0)
-    if layout is not None:
-        result["path"] = str(view_path(layout, entry.kind, entry.digest))
-    return result
+
+
+def _dataset_fields(index: Index, summary: dict) -> dict:
+    teacher = link_to(index, summary.get("teacher"))
+    if teacher is None and summary.get("teacherName"):
+        teacher = {"id": None, "digest": None, "name": summary["teacherName"], "missing": False}
+    return {
+        "type": summary.get("type"),
+        "phase": summary.get("phase"),
+        "samples": summary.get("samples"),
+        "teacher": teacher,
+    }
+
+
+def _eval_fields(index: Index, summary: dict) -> dict:
+    model = index.entries.get(summary.get("subject", ""))
+    return {
+        "metric": summary.get("metric"),
+        "score": summary.get("score"),
+        "model": link_to(index, summary.get("subject")),
+        "baseModel": link_to(index, model.summary.get("base")) if model else None,
+        "date": summary.get("date"),
+    }
+
+
+_KIND_FIELDS = {"model": _model_fields, "dataset": _dataset_fields, "eval": _eval_fields}
 
 
 def list_artifacts(
@@ -64,17 +96,31 @@ def list_artifacts(
     base: str | None = None,
     phase: str | None = None,
     run: str | None = None,
+    dataset_type: str | None = None,
+    model: str | None = None,
+    metric: str | None = None,
     wide: bool = False,
 ) -> dict:
-    """Return ``{"schemaVersion", "artifacts": [rows], "total": {...}}`` for one kind, newest first."""
+    """Return ``{"schemaVersion", "artifacts": [rows], "total": {...}}`` for one kind, newest first.
+
+    Filters that are None match everything; refs are resolved first, so an
+    unknown ref is an error rather than an empty list.
+    """
     index = store.index()
     base_digest = resolve(index, "model", base).digest if base else None
+    model_digest = resolve(index, "model", model).digest if model else None
+    wanted = {
+        "base": base_digest,
+        "run": run,
+        "type": dataset_type,
+        "subject": model_digest,
+    }
     entries = [
         entry
         for entry in index.of_kind(kind)
-        if (base_digest is None or entry.summary.get("base") == base_digest)
+        if all(value is None or entry.summary.get(key) == value for key, value in wanted.items())
         and (phase is None or str(entry.summary.get("phase", "")).casefold() == phase.casefold())
-        and (run is None or entry.summary.get("run") == run)
+        and (metric is None or str(entry.summary.get("metric", "")).casefold() == metric.casefold())
     ]
     entries.sort(key=lambda entry: (entry.created, entry.digest), reverse=True)
     exclusive = exclusive_bytes(index) if wide else None

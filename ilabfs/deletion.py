@@ -114,18 +114,23 @@ def _unshared_blobs(index: Index, removed: set[str]) -> list[tuple[str, int]]:
     return sorted(freed.items())
 
 
+def describe_dependent(dependent: Dependent) -> str:
+    """Return a phrase such as ``model 3f2a1b0c9d8e (ft:s100) was trained from 9eb5...``."""
+    entry = dependent.dependent
+    label = f"{entry.kind} {short_id(entry.digest)} ({_label(entry)})"
+    if entry.kind == "eval":
+        label = f"eval {short_id(entry.digest)} ({entry.summary.get('metric')})"
+    verb = {"base model of": "was trained from", "dataset of": "was trained with", "evaluated by": "measures"}[dependent.relation]
+    return f"{label} {verb} {short_id(dependent.target)}"
+
+
 def _dependency_error(dependents: list[Dependent]) -> DependencyError:
-    lines = [f"{short_id(d.dependent.digest)} ({_label(d.dependent)}) is a {d.dependent.kind} whose "
-             f"{_relation_noun(d.relation)} is {short_id(d.target)}" for d in dependents]
+    lines = [describe_dependent(d) for d in dependents]
     return DependencyError(
         "cannot delete: other artifacts depend on it: " + "; ".join(lines),
         hint="delete those first, or pass --force to keep them with a missing parent",
         dependents=[d.dependent.digest for d in dependents],
     )
-
-
-def _relation_noun(relation: str) -> str:
-    return {"base model of": "base model", "dataset of": "dataset", "evaluated by": "evaluated model"}[relation]
 
 
 def _label(entry: Entry) -> str:

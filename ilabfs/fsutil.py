@@ -93,16 +93,11 @@ def is_read_only(mode: int) -> bool:
     return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
-def try_reflink(source: Path, target: Path) -> bool:
-    """Create ``target`` as a copy-on-write clone of ``source``; return False where unsupported."""
-    try:
-        src_fd = os.open(source, os.O_RDONLY)
-    except OSError:
-        return False
+def try_reflink_fd(src_fd: int, target: Path) -> bool:
+    """Create ``target`` as a copy-on-write clone of the open file; return False where unsupported."""
     try:
         dst_fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except OSError:
-        os.close(src_fd)
         return False
     try:
         fcntl.ioctl(dst_fd, FICLONE, src_fd)
@@ -110,19 +105,19 @@ def try_reflink(source: Path, target: Path) -> bool:
     except OSError:
         cloned = False
     finally:
-        os.close(src_fd)
         os.close(dst_fd)
     if not cloned:
         _unlink_quietly(target)
     return cloned
 
 
-def try_hardlink(source: Path, target: Path) -> bool:
+def hardlink(source: Path, target: Path) -> int:
+    """Hardlink ``target`` to the file ``source`` names (following a symlink); return 0 or the errno."""
     try:
-        os.link(source, target, follow_symlinks=False)
-        return True
-    except OSError:
-        return False
+        os.link(os.path.realpath(source), target, follow_symlinks=False)
+        return 0
+    except OSError as error:
+        return error.errno or errno.EIO
 
 
 def copy_file(source: Path, target: Path) -> None:

@@ -92,7 +92,7 @@ def list_blobs(layout: Layout) -> dict[str, int]:
     present: dict[str, int] = {}
     with os.scandir(layout.blobs) as entries:
         for entry in entries:
-            if is_hex_digest(entry.name):
+            if is_hex_digest(entry.name) and not entry.is_dir(follow_symlinks=False):
                 try:
                     present[entry.name] = entry.stat(follow_symlinks=False).st_size
                 except FileNotFoundError:

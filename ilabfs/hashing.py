@@ -29,8 +29,11 @@ def hash_fd(fd: int, size: int, progress: Progress | None = None, threads: int =
         try:
             for start in range(0, size, _CHUNK):
                 chunk = view[start : start + _CHUNK]
-                hasher.update(chunk)
-                chunk.release()
+                try:
+                    hasher.update(chunk)
+                finally:
+                    # An unreleased slice would make closing the map fail on Ctrl-C.
+                    chunk.release()
                 if progress:
                     progress(min(_CHUNK, size - start))
         finally:

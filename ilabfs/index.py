@@ -98,7 +98,7 @@ def parse_index(data: bytes, path: Path) -> Index:
         document = json.loads(data)
     except (UnicodeDecodeError, ValueError) as error:
         _corrupt(path, f"not valid JSON ({error})")
-    if not isinstance(document, dict) or document.get("schemaVersion") != INDEX_SCHEMA_VERSION:
+    if not isinstance(document, dict) or type(document.get("schemaVersion")) is not int or document["schemaVersion"] != INDEX_SCHEMA_VERSION:
         _corrupt(path, f"schemaVersion is not {INDEX_SCHEMA_VERSION}")
     artifacts = document.get("artifacts")
     if not isinstance(artifacts, dict):
@@ -121,12 +121,31 @@ def _entry(digest: str, raw: object, path: Path) -> Entry:
         _corrupt(path, f"artifact {digest} has malformed names")
     if not isinstance(blobs, dict) or not all(is_hex_digest(b) and isinstance(n, int) and n >= 0 for b, n in blobs.items()):
         _corrupt(path, f"artifact {digest} has a malformed blob list")
-    if not isinstance(raw.get("size"), int) or not isinstance(raw.get("created"), str):
+    if type(raw.get("size")) is not int or not _is_timestamp(raw.get("created")):
         _corrupt(path, f"artifact {digest} has a malformed size or creation time")
     summary = raw.get("summary", {})
     if not isinstance(summary, dict):
         _corrupt(path, f"artifact {digest} has a malformed summary")
+    for key in LINK_FIELDS:
+        if key in summary and not (isinstance(summary[key], str) and is_hex_digest(summary[key])):
+            _corrupt(path, f"artifact {digest} has a malformed {key} link {summary[key]!r}")
     return Entry(digest, kind, raw["created"], list(names), raw["size"], dict(blobs), summary)
+
+
+# Summary fields that hold the manifest digest (hex) of another artifact.
+LINK_FIELDS = ("base", "dataset", "subject", "teacher")
+
+
+def _is_timestamp(value: object) -> bool:
+    import datetime
+
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _corrupt(path: Path, reason: str) -> None:

@@ -10,6 +10,7 @@ ingest has committed but not yet named in the index is never collected.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 from . import hashcache
 from .digest import hash_bytes
 from .errors import InvalidInputError
-from .fsutil import fsync_dir, make_read_only, raise_if_no_space, try_hardlink, try_reflink
+from .fsutil import fsync_dir, hardlink, make_read_only, raise_if_no_space, try_reflink_fd
 from .hashing import Progress, copy_and_hash, hash_fd
 from .layout import Layout
 from .locks import file_lock, holder_record
@@ -214,7 +215,7 @@ class Ingest:
         os.fsync(fd)
 
         staged = self._staged_path()
-        kind = self._stage_link(source.path, staged, mode)
+        kind = self._stage_link(fd, before, source.path, staged, mode)
         if kind == "copy":
             self._copy_staged(source, staged, digest)
         self._count_kind(kind)
@@ -222,22 +223,37 @@ class Ingest:
             self.stats.reused += 1
         return digest
 
-    def _stage_link(self, path: Path, staged: Path, mode: str) -> str:
-        # A reflink shares extents copy-on-write, so a write to the source can
-        # never reach the blob; a hardlink shares the inode itself. Move mode
-        # hardlinks too: the source is unlinked only once the artifact is
-        # named, so a crash before that loses nothing.
-        if mode == "link" and try_reflink(path, staged):
+    def _stage_link(self, fd: int, before: os.stat_result, path: Path, staged: Path, mode: str) -> str:
+        """Stage the very inode that was hashed, by reflink or hardlink; return the kind used.
+
+        A reflink shares extents copy-on-write, so a write to the source can
+        never reach the blob; a hardlink shares the inode itself. Move mode
+        hardlinks too: the source is unlinked only once the artifact is
+        named, so a crash before that loses nothing.
+        """
+        if mode == "link" and try_reflink_fd(fd, staged):
             return "reflink"
-        if try_hardlink(path, staged):
+        failure = hardlink(path, staged)
+        if failure == 0:
+            linked = os.lstat(staged)
+            if (linked.st_dev, linked.st_ino) != (before.st_dev, before.st_ino):
+                # The path now names another file: it was replaced after hashing.
+                os.unlink(staged)
+                raise InvalidInputError(
+                    f"{path} changed while it was added",
+                    hint="wait until the file is complete, then run the command again",
+                    path=str(path),
+                )
             return "hardlink"
         if mode == "move":
+            reason = "it is on another filesystem" if failure == errno.EXDEV else os.strerror(failure)
             raise InvalidInputError(
-                f"cannot move {path} into the store: it is on another filesystem",
-                hint="use --mode copy, or keep the store on the same filesystem as the source",
+                f"cannot move {path} into the store: {reason}",
+                hint="use --mode copy, or keep the store on the same filesystem as the source" if failure == errno.EXDEV
+                else "use --mode copy, or fix the file's ownership and permissions",
                 path=str(path),
             )
-        log.info("cannot link %s into the store; copying it instead", path)
+        log.info("cannot link %s into the store (%s); copying it instead", path, os.strerror(failure))
         return "copy"
 
     def _copy_staged(self, source: SourceFile, staged: Path, digest: str) -> None:

@@ -99,7 +99,7 @@ def _check_version(layout: Layout) -> None:
             hint='it must contain {"ilabfsLayoutVersion": 1}; run ilab fsck',
             path=str(layout.marker),
         ) from error
-    if version not in SUPPORTED_VERSIONS:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise UnsupportedFormatError(
             f"store {layout.root} uses format version {version!r}, "
             f"but this ilabfs reads only version {LAYOUT_VERSION}",

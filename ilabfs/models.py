@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from .errors import InvalidInputError
+from .refs import check_label
 from .hashing import Progress
 from .safetensors import TORCH_DTYPES, dominant_dtype, read_header
 from .scan import SourceFile, scan_source
@@ -85,6 +86,8 @@ def add_model(
     index = store.index()
     base_entry = store.resolve("model", base, index) if base else None
     dataset_entry = store.resolve("dataset", dataset, index) if dataset else None
+    phase = check_label(phase, "--phase")
+    run = check_label(run, "--run")
     if step is not None and step < 0:
         raise InvalidInputError(f"invalid step {step}", hint="a step is a count of samples or steps, 0 or more", step=step)
 

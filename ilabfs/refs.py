@@ -32,21 +32,34 @@ def split_name(text: str) -> tuple[str, str]:
         name, tag = text[:colon], text[colon + 1 :]
     else:
         name, tag = text, DEFAULT_TAG
-    if not name or len(name) > MAX_NAME or not _NAME.match(name):
+    if parse_digest(text.strip().lower()) or re.fullmatch(r"[0-9a-fA-F]{64}", name):
+        raise InvalidInputError(f"name {text!r} looks like a digest", hint="choose a name that is not a digest", name=text)
+    if not name or len(name) > MAX_NAME or not _NAME.fullmatch(name):
         raise InvalidInputError(
             f"invalid name {name!r}",
             hint="use letters, digits, '.', '_', '-' and '/' separators, starting with a letter or digit",
             name=name,
         )
-    if not _TAG.match(tag):
+    if not _TAG.fullmatch(tag):
         raise InvalidInputError(
             f"invalid tag {tag!r} in {text!r}",
             hint="a tag has 1 to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
             tag=tag,
         )
-    if re.fullmatch(r"[0-9a-f]{64}", name):
-        raise InvalidInputError(f"name {name!r} looks like a digest", hint="choose a name that is not 64 hex digits", name=name)
     return name, tag
+
+
+def check_label(value: str | None, option: str) -> str | None:
+    """Check a free-text field such as a phase or run: printable, one line, not empty."""
+    if value is None:
+        return None
+    if not value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or len(value) > 256:
+        raise InvalidInputError(
+            f"invalid {option} {value!r}",
+            hint=f"{option} takes 1 to 256 printable characters on one line",
+            value=value,
+        )
+    return value
 
 
 def full_name(text: str) -> str:
@@ -65,9 +78,11 @@ def resolve(index: Index, kind: str, ref: str) -> Entry:
     named = _by_name(index, kind, ref)
     if named:
         return named
-    prefix = ref[len(ALGORITHM) + 1 :] if ref.startswith(f"{ALGORITHM}:") else ref
-    if _PREFIX.match(prefix):
+    prefix = (ref[len(ALGORITHM) + 1 :] if ref.startswith(f"{ALGORITHM}:") else ref).lower()
+    if _PREFIX.fullmatch(prefix):
         return _by_prefix(index, kind, prefix, ref)
+    if re.fullmatch(r"[0-9a-fA-F]{1,3}", prefix):
+        raise NotFoundError(f"{kind} {ref!r} not found", hint="a digest prefix needs at least 4 hex digits", ref=ref, kind=kind)
     raise _not_found(kind, ref)
 
 

@@ -50,22 +50,39 @@ def read_header(path: Path, display: str) -> SafetensorsInfo:
             _fail(display, f"header length {header_length} does not fit in a file of {size} bytes")
         raw = handle.read(header_length)
     try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
-        _fail(display, f"header is not valid JSON ({error})")
+        header = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        _fail(display, f"header is not valid JSON ({str(error)[:200]})")
     if not isinstance(header, dict):
         _fail(display, "header is not a JSON object")
     return _check_tensors(header, size - 8 - header_length, display)
 
 
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"key {duplicate!r} appears twice")
+    return dict(pairs)
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
 def _check_tensors(header: dict, data_size: int, display: str) -> SafetensorsInfo:
+    """Check each tensor entry and that the tensors tile the data area exactly.
+
+    The reference loader rejects gaps, overlaps and trailing bytes, so a file
+    with any of them would fail to load later; it is rejected here instead.
+    """
     bytes_by_dtype: Counter[str] = Counter()
     parameters = 0
-    tensors = 0
+    spans = []
     for name, entry in header.items():
         if name == "__metadata__":
-            if not isinstance(entry, dict):
-                _fail(display, "__metadata__ is not an object")
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                _fail(display, "__metadata__ is not an object of strings")
             continue
         dtype, shape, offsets = _tensor_fields(name, entry, display)
         start, end = offsets
@@ -76,8 +93,20 @@ def _check_tensors(header: dict, data_size: int, display: str) -> SafetensorsInf
             _fail(display, f"tensor {name!r} of shape {shape} and dtype {dtype} does not span {end - start} bytes")
         bytes_by_dtype[dtype] += end - start
         parameters += elements
-        tensors += 1
-    return SafetensorsInfo(tensors, parameters, dict(bytes_by_dtype))
+        spans.append((start, end, name))
+    _check_tiling(sorted(spans), data_size, display)
+    return SafetensorsInfo(len(spans), parameters, dict(bytes_by_dtype))
+
+
+def _check_tiling(spans: list[tuple[int, int, str]], data_size: int, display: str) -> None:
+    position = 0
+    for start, end, name in spans:
+        if start != position:
+            problem = "overlaps the tensor before it" if start < position else f"leaves a gap of {start - position} bytes before it"
+            _fail(display, f"tensor {name!r} at data_offsets [{start}, {end}] {problem}")
+        position = end
+    if position != data_size:
+        _fail(display, f"the tensors cover {position} of the {data_size} data bytes")
 
 
 def _tensor_fields(name: str, entry: object, display: str) -> tuple[str, list[int], list[int]]:
@@ -88,9 +117,9 @@ def _tensor_fields(name: str, entry: object, display: str) -> tuple[str, list[in
     offsets = entry.get("data_offsets")
     if dtype not in DTYPE_SIZES:
         _fail(display, f"tensor {name!r} has unknown dtype {dtype!r}")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         _fail(display, f"tensor {name!r} has an invalid shape {shape!r}")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
         _fail(display, f"tensor {name!r} has invalid data_offsets {offsets!r}")
     return dtype, shape, offsets
 

@@ -6,6 +6,7 @@ bad file cannot leave an artifact half-added.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from .errors import InvalidInputError, NotFoundError
 from .titles import check_titles
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,22 @@ def scan_source(root: Path) -> list[SourceFile]:
     point to; symlinks that leave it, device files, sockets and FIFOs are rejected.
     """
     root = Path(os.path.abspath(root))
-    if not root.exists():
+    if not root.exists() and not root.is_symlink():
         raise NotFoundError(f"source {root} does not exist", hint="check the path", path=str(root))
     if root.is_file():
-        return [_source_file(root.name, root, root.parent)]
+        # A file named on the command line is taken wherever its symlink points.
+        return [_source_file(root.name, root, None)]
     if not root.is_dir():
-        raise InvalidInputError(f"source {root} is neither a file nor a directory", path=str(root))
+        raise InvalidInputError(f"source {root} is neither a file nor a directory", hint="check the path", path=str(root))
 
     files: list[SourceFile] = []
     real_root = Path(os.path.realpath(root))
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+    for folder, dirnames, filenames in os.walk(root, followlinks=False, onerror=_unreadable):
         dirnames.sort()
+        skipped = [name for name in dirnames if _is_tool_metadata(Path(folder) / name, root)]
+        for name in skipped:
+            log.info("not storing %s: it is version-control or download metadata", Path(folder) / name)
+            dirnames.remove(name)
         for name in dirnames:
             link = Path(folder) / name
             if link.is_symlink():
@@ -62,11 +70,37 @@ def scan_source(root: Path) -> list[SourceFile]:
     return files
 
 
-def _source_file(title: str, path: Path, real_root: Path) -> SourceFile:
+def _unreadable(error: OSError) -> None:
+    raise InvalidInputError(
+        f"cannot read folder {error.filename}: {error.strerror}",
+        hint="make it readable, or move it out of the source; nothing was added",
+        path=error.filename,
+    ) from error
+
+
+# Folders that tools keep beside a model and that are not part of it: git's
+# object store (LFS copies of every shard) and huggingface_hub's download state.
+_TOOL_METADATA = (".git", ".cache/huggingface")
+
+
+def _is_tool_metadata(path: Path, root: Path) -> bool:
+    relative = path.relative_to(root).as_posix()
+    return relative in _TOOL_METADATA
+
+
+def _source_file(title: str, path: Path, real_root: Path | None) -> SourceFile:
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode):
-        _check_link_inside(path, real_root)
-        info = os.stat(path)
+        if real_root is not None:
+            _check_link_inside(path, real_root)
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            raise InvalidInputError(
+                f"symlink {path} is dangling or loops ({error.strerror})",
+                hint="fix or remove the link; nothing was added",
+                path=str(path),
+            ) from error
     if not stat.S_ISREG(info.st_mode):
         kind = _kind(info.st_mode)
         raise InvalidInputError(
@@ -78,7 +112,14 @@ def _source_file(title: str, path: Path, real_root: Path) -> SourceFile:
 
 
 def _check_link_inside(link: Path, real_root: Path) -> None:
-    target = Path(os.path.realpath(link))
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError as error:
+        raise InvalidInputError(
+            f"symlink {link} is dangling or loops ({error.strerror})",
+            hint="fix or remove the link; nothing was added",
+            path=str(link),
+        ) from error
     if target != real_root and real_root not in target.parents:
         raise InvalidInputError(
             f"symlink {link} points outside the source directory (to {target})",

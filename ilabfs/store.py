@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import gc, hashcache
 from .digest import format_digest, short_id
-from .errors import AlreadyExistsError, CorruptStoreError, NoSpaceError, NotFoundError
+from .errors import AlreadyExistsError, CorruptStoreError, InvalidInputError, NoSpaceError
 from .fsutil import free_bytes
 from .hashing import Progress
 from .index import Entry, Index, editing_index, load_index
@@ -109,7 +109,8 @@ class Store:
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        name = full_name(name) if name else None
+        name = full_name(name) if name is not None else None
+        self._check_not_overlapping(sources)
         index = self.index()
         if name:
             self._precheck_name(kind, name, sources, force, index)
@@ -141,7 +142,8 @@ class Store:
 
         if mode == "move":
             _remove_moved(sources)
-        return AddResult(digest, name, kind, new, stats)
+        stored_name = next((n for n in self.index().entries[digest].names if name and n.casefold() == name.casefold()), name)
+        return AddResult(digest, stored_name, kind, new, stats)
 
     def _name_artifact(self, kind: str, digest: str, name: str | None, blobs: dict, size: int, summary: dict, force: bool) -> bool:
         with editing_index(self.layout) as index:
@@ -158,6 +160,29 @@ class Store:
             if name and name.casefold() not in {n.casefold() for n in entry.names}:
                 entry.names.append(name)
         return new
+
+    def _check_not_overlapping(self, sources: list[SourceFile]) -> None:
+        """Reject sources inside the store, and sources whose folder contains the store.
+
+        Adding the store to itself would make move mode unlink its own blobs.
+        """
+        real_root = os.path.realpath(self.root)
+        folders = {os.path.realpath(source.path.parent) for source in sources}
+        for folder in folders:
+            if real_root.startswith(folder + os.sep):
+                raise InvalidInputError(
+                    f"the source folder {folder} contains the store {self.root}",
+                    hint="keep the store outside the folders you add, or pass --store elsewhere",
+                    path=folder,
+                )
+        for source in sources:
+            real = os.path.realpath(source.path)
+            if real == real_root or real.startswith(real_root + os.sep):
+                raise InvalidInputError(
+                    f"{source.path} is inside the store {self.root}",
+                    hint="add files from outside the store; use ilab model path to read stored files",
+                    path=str(source.path),
+                )
 
     def _precheck_name(self, kind: str, name: str, sources: list[SourceFile], force: bool, index: Index) -> None:
         """Fail before copying when the name is taken by an artifact that cannot be these files.
@@ -223,14 +248,18 @@ def _roll_back(layout: Layout, pins: set[str]) -> None:
 
 
 def _remove_moved(sources: list[SourceFile]) -> None:
-    """Unlink the sources of a move once the artifact is named, then their empty folders."""
-    folders = set()
+    """Unlink the sources of a move once the artifact is named, then the folders that became empty."""
+    folders: set[Path] = set()
     for source in sources:
         try:
             os.unlink(source.path)
         except FileNotFoundError:
             continue
-        folders.add(source.path.parent)
+        # Every folder between the file and the source root may now be empty.
+        parent = source.path.parent
+        for _ in range(source.title.count("/") + 1):
+            folders.add(parent)
+            parent = parent.parent
     for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
         try:
             folder.rmdir()

@@ -21,7 +21,9 @@ def title_problem(title: object) -> str | None:
         return "it is empty or not a string"
     if len(title.encode("utf-8", "surrogatepass")) > MAX_TITLE_BYTES:
         return f"it is longer than {MAX_TITLE_BYTES} bytes"
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in title):
+    if any(unicodedata.category(ch) == "Cs" for ch in title):
+        return "it is not valid UTF-8"
+    if any(unicodedata.category(ch) == "Cc" for ch in title):
         return "it contains a NUL or control character"
     if "\\" in title:
         return "it contains a backslash"
@@ -55,7 +57,7 @@ def check_titles(titles: list[str], where: str) -> None:
         folded = unicodedata.normalize("NFC", title).casefold()
         if folded in seen:
             raise InvalidInputError(
-                f"file names {seen[folded]!r} and {title!r} in {where} differ only in case",
+                f"file names {seen[folded]!r} and {title!r} in {where} differ only in case or Unicode normalization",
                 hint="they would overwrite each other on a case-insensitive filesystem; rename one",
                 titles=[seen[folded], title],
             )

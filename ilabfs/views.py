@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 
 from .digest import is_hex_digest
-from .errors import AlreadyExistsError, InvalidInputError
+from .errors import AlreadyExistsError, CorruptStoreError, InvalidInputError
 from .fsutil import FICLONE
 from .layout import Layout
 from .manifest import Manifest
@@ -62,16 +62,28 @@ def materialize(layout: Layout, manifest: Manifest, digest: str, target: Path | 
             hint="give a real folder path; views are never written through links",
             path=str(final),
         )
+    if target is not None and final.exists() and not final.is_dir():
+        raise InvalidInputError(f"target {final} is not a folder", hint="give a new or empty folder", path=str(final))
     if target is not None and final.exists() and any(final.iterdir()):
         raise AlreadyExistsError(f"target folder {final} is not empty", hint="choose an empty or new folder", path=str(final))
 
+    missing = [layer.title for layer in manifest.layers if not layout.blob(layer.digest).exists()]
+    if missing:
+        raise CorruptStoreError(
+            f"cannot build a view of {digest[:12]}: the blobs of {', '.join(missing[:3])} are missing",
+            hint="run ilab fsck, then add or pull the artifact again",
+            digest=digest,
+        )
     final.parent.mkdir(parents=True, exist_ok=True)
     building = final.parent / f".building-{final.name}-{secrets.token_hex(4)}"
     os.mkdir(building)
     try:
         kinds = [link] if link else list(LINK_KINDS)
         used = _fill(layout, manifest, building, kinds)
-        _publish(building, final)
+        if target is None:
+            _publish(building, final, layout, manifest)
+        else:
+            os.rename(building, final)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
@@ -147,18 +159,34 @@ def _clone_or_copy(blob: Path, dir_fd: int, name: str, reflink_only: bool) -> No
     os.close(out)
 
 
-def _publish(building: Path, final: Path) -> None:
+def _publish(building: Path, final: Path, layout: Layout, manifest: Manifest) -> None:
     try:
         os.rename(building, final)
+        return
     except OSError as error:
         if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
             raise
+    if _view_complete(layout, manifest, final):
         # Another process published the same view first; theirs is as good as ours.
         shutil.rmtree(building, ignore_errors=True)
+        return
+    # The old view is damaged (a file was removed or replaced): swap the new one in.
+    stale = final.parent / f".stale-{final.name}-{secrets.token_hex(4)}"
+    os.rename(final, stale)
+    os.rename(building, final)
+    shutil.rmtree(stale, ignore_errors=True)
 
 
 def _view_complete(layout: Layout, manifest: Manifest, folder: Path) -> bool:
+    """Tell whether a view holds exactly the manifest's files, each of the right size or link target."""
     if not folder.is_dir():
+        return False
+    present = {
+        os.path.relpath(os.path.join(base, name), folder)
+        for base, _, files in os.walk(folder)
+        for name in files
+    }
+    if present != {layer.title for layer in manifest.layers}:
         return False
     for layer in manifest.layers:
         path = folder / layer.title

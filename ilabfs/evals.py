@@ -1,0 +1,154 @@
+"""Eval result artifacts: a score for one model, with the raw result files as blobs.
+
+An eval's manifest names the evaluated model's manifest as its OCI
+``subject``, so the link is to exact bytes, not to a name or a basename that
+a later run could reuse. Scores are read from the files InstructLab's
+evaluators produce when no score is given.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInputError
+from .refs import resolve
+from .scan import SourceFile, scan_source
+from .store import AddResult, Store
+
+KNOWN_METRICS = ("MMLU", "MMLU-Branch", "MT-Bench", "MT-Bench-Branch", "DK-Bench")
+_BENCHMARK_NAMES = {
+    "mmlu": "MMLU",
+    "mmlu_branch": "MMLU-Branch",
+    "mt_bench": "MT-Bench",
+    "mt_bench_branch": "MT-Bench-Branch",
+    "dk_bench": "DK-Bench",
+}
+
+
+@dataclass(frozen=True)
+class ParsedResult:
+    """What one result file says: the metric, the score and when it was produced, where it tells."""
+
+    metric: str | None
+    score: float | None
+    date: str | None
+
+
+def canonical_metric(metric: str) -> str:
+    """Return the usual spelling of a known metric (``mt-bench`` -> ``MT-Bench``), or the text as given."""
+    folded = metric.strip().casefold().replace("_", "-")
+    for known in KNOWN_METRICS:
+        if known.casefold() == folded:
+            return known
+    if not metric.strip():
+        raise InvalidInputError("empty metric name", hint="pass --metric MMLU, MT-Bench, DK-Bench or your own name")
+    return metric.strip()
+
+
+def parse_result(path: Path) -> ParsedResult:
+    """Read a summary JSON or a per-question JSONL that an InstructLab evaluator writes."""
+    text = path.read_text(errors="replace")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        metric = _BENCHMARK_NAMES.get(str(document.get("benchmark", "")).casefold())
+        score = document.get("overall_score")
+        return ParsedResult(metric, float(score) if isinstance(score, (int, float)) else None, None)
+    return _parse_jsonl_result(path, text)
+
+
+def _parse_jsonl_result(path: Path, text: str) -> ParsedResult:
+    rows = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                return ParsedResult(None, None, None)
+    rows = [row for row in rows if isinstance(row, dict)]
+    if rows and all("scores" in row for row in rows):
+        # DK-Bench writes one row per question with an integer score from 1 to 5.
+        scores = [float(row["scores"]) for row in rows if isinstance(row["scores"], (int, float))]
+        stamp = next((row.get("timestamp") for row in rows if row.get("timestamp")), None)
+        return ParsedResult("DK-Bench", _mean(scores), _date(stamp))
+    if rows and all("judgment" in row and "score" in row for row in rows):
+        # MT-Bench judgments: a score of -1 marks a judgment the judge's reply could not be parsed from.
+        scores = [float(row["score"]) for row in rows if isinstance(row["score"], (int, float)) and row["score"] >= 0]
+        stamp = max((row.get("tstamp") for row in rows if isinstance(row.get("tstamp"), (int, float))), default=None)
+        return ParsedResult("MT-Bench", _mean(scores), _date(stamp))
+    return ParsedResult(None, None, None)
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _date(stamp: object) -> str | None:
+    if isinstance(stamp, (int, float)):
+        return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(stamp, str) and stamp:
+        try:
+            parsed = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        return parsed.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None
+
+
+def add_eval(
+    store: Store,
+    model: str,
+    *,
+    metric: str | None = None,
+    score: float | None = None,
+    files: list[str | os.PathLike] | None = None,
+    date: str | None = None,
+    name: str | None = None,
+) -> AddResult:
+    """Store one eval result for ``model``; metric and score come from the files when not given."""
+    index = store.index()
+    subject = resolve(index, "model", model)
+    sources: list[SourceFile] = []
+    parsed = []
+    for path in files or []:
+        found = scan_source(Path(path))
+        sources.extend(found)
+        parsed.extend(parse_result(source.path) for source in found)
+
+    metric = canonical_metric(metric) if metric else next((p.metric for p in parsed if p.metric), None)
+    if metric is None:
+        raise InvalidInputError("no metric given and none found in the result files", hint="pass --metric, for example --metric MMLU")
+    if score is None:
+        score = next((p.score for p in parsed if p.score is not None and (p.metric in (None, metric))), None)
+    if score is None or not math.isfinite(score):
+        raise InvalidInputError(f"no {metric} score given and none found in the result files", hint="pass --score X", metric=metric)
+    date = date or next((p.date for p in parsed if p.date), None)
+    _check_unique_titles(sources)
+
+    config = {"kind": "eval", "metric": metric, "score": score, "model": subject.digest}
+    summary = {"metric": metric, "score": score, "subject": subject.digest, "files": len(sources)}
+    if date:
+        summary["date"] = date
+    return store.add_artifact("eval", sources, config, name, summary=summary, subject=subject)
+
+
+def _check_unique_titles(sources: list[SourceFile]) -> None:
+    titles = [source.title for source in sources]
+    if len(set(titles)) != len(titles):
+        raise InvalidInputError("two result files have the same name", hint="pass each result file once", titles=titles)
+
+
+def format_score(metric: str, score: float) -> str:
+    """Format MMLU-style fractions as percentages and judge scores as plain numbers."""
+    if metric.startswith("MMLU") and 0 <= score <= 1:
+        return f"{score * 100:.1f}%"
+    return f"{score:.2f}"
