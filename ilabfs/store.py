@@ -162,25 +162,18 @@ class Store:
         return new
 
     def _check_not_overlapping(self, sources: list[SourceFile]) -> None:
-        """Reject sources inside the store, and sources whose folder contains the store.
+        """Reject any source file that lies inside the store.
 
-        Adding the store to itself would make move mode unlink its own blobs.
+        That happens when the source is part of the store or a folder that
+        contains it; move mode would then unlink the store's own files.
         """
         real_root = os.path.realpath(self.root)
-        folders = {os.path.realpath(source.path.parent) for source in sources}
-        for folder in folders:
-            if real_root.startswith(folder + os.sep):
-                raise InvalidInputError(
-                    f"the source folder {folder} contains the store {self.root}",
-                    hint="keep the store outside the folders you add, or pass --store elsewhere",
-                    path=folder,
-                )
         for source in sources:
             real = os.path.realpath(source.path)
-            if real == real_root or real.startswith(real_root + os.sep):
+            if real.startswith(real_root + os.sep):
                 raise InvalidInputError(
-                    f"{source.path} is inside the store {self.root}",
-                    hint="add files from outside the store; use ilab model path to read stored files",
+                    f"{source.path} is inside the store {self.root}: the source contains the store or is part of it",
+                    hint="keep the store outside the folders you add (or pass --store elsewhere); ilab model path reads stored files",
                     path=str(source.path),
                 )
 

@@ -31,7 +31,7 @@ def test_move_of_folder_holding_store_rejected(ilab, tmp_path):
     store = nest / ".store"
     result = ilab("--store", str(store), "model", "add", str(nest), "--name", "n", "--mode", "move")
     assert result.code == 2
-    assert "contains the store" in result.err
+    assert "the source contains the store" in result.err
     assert (nest / "a.txt").read_bytes() == b"a"
 
 
