@@ -8,6 +8,7 @@ ones keep their meaning.
 from __future__ import annotations
 
 from .digest import format_digest, short_id
+from .errors import NotFoundError
 from .index import Entry, Index
 from .layout import Layout
 from .refs import resolve
@@ -89,6 +90,19 @@ def _eval_fields(index: Index, summary: dict) -> dict:
 _KIND_FIELDS = {"model": _model_fields, "dataset": _dataset_fields, "eval": _eval_fields}
 
 
+def _base_digest(index: Index, ref: str) -> str:
+    """Resolve a --base filter; a prefix of a deleted base still finds its orphaned checkpoints."""
+    try:
+        return resolve(index, "model", ref).digest
+    except NotFoundError:
+        prefix = ref.removeprefix("blake3:").lower()
+        recorded = {entry.summary.get("base") for entry in index.entries.values()} - {None}
+        matches = sorted(digest for digest in recorded if len(prefix) >= 4 and digest.startswith(prefix) and digest not in index.entries)
+        if len(matches) == 1:
+            return matches[0]
+        raise
+
+
 def list_artifacts(
     store: Store,
     kind: str,
@@ -107,7 +121,7 @@ def list_artifacts(
     unknown ref is an error rather than an empty list.
     """
     index = store.index()
-    base_digest = resolve(index, "model", base).digest if base else None
+    base_digest = _base_digest(index, base) if base else None
     model_digest = resolve(index, "model", model).digest if model else None
     wanted = {
         "base": base_digest,

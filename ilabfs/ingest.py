@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import logging
 import os
@@ -63,6 +64,9 @@ class Ingest:
         self._counter = 0
         # Bytes this ingest still expects to write, for the message when the disk fills up.
         self.planned_bytes = 0
+        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ilabfs-commit")
+        self._pending: list[Future] = []
+        self._renamed = False
 
     def __enter__(self) -> Ingest:
         import fcntl
@@ -79,6 +83,10 @@ class Ingest:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for future in self._pending:
+            with contextlib.suppress(BaseException):
+                future.result()
+        self._finisher.shutdown(wait=True)
         shutil.rmtree(self.folder, ignore_errors=True)
         if self._lease_fd is not None:
             os.close(self._lease_fd)
@@ -174,7 +182,6 @@ class Ingest:
             out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 digest = copy_and_hash(fd, out, before.st_size, progress)
-                os.fsync(out)
                 written = os.fstat(out).st_size
             finally:
                 os.close(out)
@@ -193,12 +200,44 @@ class Ingest:
             )
         self.stats.bytes_read += before.st_size
         self._count_kind("copy")
-        if self._publish(staged, digest, before.st_size):
-            self.stats.bytes_written += before.st_size
+        hashcache.store(fd, digest, before, hashed_at)
+        # The fsync and rename run in the background while the next file is
+        # copied; seal() waits for them before anything names the blob.
+        self._pending.append(self._finisher.submit(self._finish_copy, staged, digest, before.st_size))
+        return digest
+
+    def _finish_copy(self, staged: Path, digest: str, size: int) -> None:
+        fd = os.open(staged, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        except OSError as error:
+            raise_if_no_space(error, staged, size)
+            raise
+        finally:
+            os.close(fd)
+        if self._publish(staged, digest, size, sync_dir=False):
+            self.stats.bytes_written += size
         else:
             self.stats.reused += 1
-        hashcache.store(fd, digest, before, hashed_at)
-        return digest
+
+    def seal(self) -> None:
+        """Wait for background commits, then make every rename into ``blobs/`` durable.
+
+        Call before naming anything: after seal() returns, every blob this
+        ingest committed is on disk under its final name.
+        """
+        pending, self._pending = self._pending, []
+        errors = []
+        for future in pending:
+            try:
+                future.result()
+            except BaseException as error:  # every future must finish before the first error is raised
+                errors.append(error)
+        if errors:
+            raise errors[0]
+        if self._renamed:
+            fsync_dir(self.layout.blobs)
+            self._renamed = False
 
     def _link_in(self, fd: int, before: os.stat_result, source: SourceFile, mode: str, progress: Progress | None) -> str:
         hashed_at = time.time_ns()
@@ -285,7 +324,7 @@ class Ingest:
                 path=str(source.path),
             )
 
-    def _publish(self, staged: Path, digest: str, size: int) -> bool:
+    def _publish(self, staged: Path, digest: str, size: int, sync_dir: bool = True) -> bool:
         """Rename a staged, fsynced file into ``blobs/`` unless the blob is already there.
 
         Return whether a new blob was written.
@@ -303,7 +342,10 @@ class Ingest:
                 raise InvalidInputError(f"staged blob {staged} has the wrong size", path=str(staged))
             make_read_only(staged)
             os.rename(staged, target)
-            fsync_dir(target.parent)
+            if sync_dir:
+                fsync_dir(target.parent)
+            else:
+                self._renamed = True
             return True
 
     def _pin(self, digest: str) -> None:

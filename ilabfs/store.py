@@ -125,6 +125,7 @@ class Store:
             with ingest:
                 ingest.planned_bytes = sum(source.size for source in sources) if mode == "copy" else 0
                 layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
+                ingest.seal()
                 config_data = config_bytes(config)
                 config_digest = ingest.commit_bytes(config_data)
                 subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
