@@ -178,7 +178,7 @@ def render_details(details: dict, extra: list[str] | None = None) -> str:
         f"Digest:     {details['digest']}",
         f"Names:      {', '.join(details['names']) or '<none>'}",
         f"Created:    {details['created']}",
-        f"Size:       {output.size(details['size'])} in {len(details['fileList'])} files "
+        f"Size:       {output.size(details['size'])} in {output.count(len(details['fileList']), 'file')} "
         f"({output.size(details['exclusiveSize'])} held by no other artifact)",
     ]
     lines += extra or []

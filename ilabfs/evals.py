@@ -131,13 +131,16 @@ def add_eval(
         score = next((p.score for p in parsed if p.score is not None and (p.metric in (None, metric))), None)
     if score is None or not math.isfinite(score):
         raise InvalidInputError(f"no {metric} score given and none found in the result files", hint="pass --score X", metric=metric)
-    date = date or next((p.date for p in parsed if p.date), None)
+    given = date
+    date = _date(given) if given else next((p.date for p in parsed if p.date), None)
+    if given and date is None:
+        raise InvalidInputError(f"invalid --date {given!r}", hint="use ISO 8601, for example 2025-01-16T03:12:40Z", date=given)
+    # Without a date from the user or the files, the eval ran just now.
+    date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     _check_unique_titles(sources)
 
     config = {"kind": "eval", "metric": metric, "score": score, "model": subject.digest}
-    summary = {"metric": metric, "score": score, "subject": subject.digest, "files": len(sources)}
-    if date:
-        summary["date"] = date
+    summary = {"metric": metric, "score": score, "subject": subject.digest, "files": len(sources), "date": date}
     return store.add_artifact("eval", sources, config, name, summary=summary, subject=subject)
 
 
