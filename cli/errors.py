@@ -36,7 +36,7 @@ def report(error: BaseException) -> int:
         _print(error.message, error.hint)
         return error.exit_code
     if isinstance(error, (KeyboardInterrupt, Interrupted)):
-        _print("interrupted", "nothing was named; run ilab gc later to reclaim partial work")
+        _print("interrupted", "run ilab model list to see what was stored; ilab gc reclaims partial work")
         return EXIT_INTERRUPTED
     if isinstance(error, OSError):
         target = f": {error.filename}" if error.filename else ""

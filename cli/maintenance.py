@@ -77,9 +77,10 @@ def fsck(
     repair: bool = typer.Option(False, "--repair", help="Move damaged blobs to quarantine/ (never delete) and list what to add again."),
     json_output: bool = typer.Option(False, "--json", help="Print every problem as JSON."),
 ) -> None:
-    """Check every blob, manifest, config document and name; report every problem found.
+    """Check every blob, manifest, config document and index entry; report every problem found.
 
-    Exits 0 when the store is clean apart from garbage that gc reclaims, and 8 otherwise.
+    Exits 0 when nothing is damaged (warnings and garbage that gc reclaims are reported
+    but do not count), and 8 otherwise.
 
     Example: ilab fsck --fast
     """

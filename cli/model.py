@@ -136,7 +136,7 @@ def _model_table(listing: dict, wide: bool) -> str:
         rows.append(values)
     total = listing["total"]
     footer = (
-        f"{total['count']} models, {output.size(total['logicalSize'])} of files, "
+        f"{output.count(total['count'], 'model')}, {output.size(total['logicalSize'])} of files, "
         f"{output.size(total['storedSize'])} stored (shared files counted once)"
     )
     return output.table(headers, rows) + "\n" + footer

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 from .digest import format_digest, short_id
 from .errors import CorruptStoreError
 from .fsutil import fsync_dir, is_read_only
-from .gc import abandoned_staging, list_blobs
+from .gc import abandoned_staging, list_blobs, live_pins, staging_grace
 from .hashing import hash_path
 from .index import Entry, Index, load_index
 from .layout import Layout
+from .locks import file_lock
 from .manifest import parse_config, parse_manifest
 
 ERROR = "error"
@@ -70,7 +72,16 @@ def _label(entry: Entry) -> str:
 
 
 def check(layout: Layout, fast: bool = False) -> Report:
-    """Check blobs, manifests, config documents, the index and staging; see the module doc."""
+    """Check blobs, manifests, config documents, the index and staging; see the module doc.
+
+    Holds gc.lock shared, so no gc or delete removes a blob while it is checked.
+    """
+    staging_grace()
+    with file_lock(layout.locks / "gc.lock", shared=True):
+        return _check(layout, fast)
+
+
+def _check(layout: Layout, fast: bool) -> Report:
     report = Report()
     present = list_blobs(layout)
     try:
@@ -139,21 +150,42 @@ def _check_blobs(layout: Layout, present: dict[str, int], users: dict[str, set[s
         if expected is not None and expected != size:
             report.add("blob-size", ERROR, format_digest(digest), f"blob {short_id(digest)} has {size} bytes, expected {expected}", affects)
             continue
-        if not is_read_only(os.lstat(path).st_mode):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if not is_read_only(mode):
             report.add("blob-writable", WARNING, format_digest(digest), f"blob {short_id(digest)} is writable; a hardlinked view may have been opened for writing", affects)
         if not fast:
-            actual = hash_path(path)
+            try:
+                actual = hash_path(path)
+            except FileNotFoundError:
+                continue
             report.bytes_hashed += size
             if actual != digest:
                 report.add("blob-digest", ERROR, format_digest(digest), f"blob {short_id(digest)} does not match its digest (content hashes to {short_id(actual)})", affects)
 
 
 def _check_garbage(layout: Layout, present: dict[str, int], users: dict[str, set[str]], report: Report) -> None:
+    pinned = live_pins(layout)
     for digest in sorted(present):
-        if digest not in users:
+        if digest not in users and digest not in pinned:
             report.add("blob-unreferenced", GARBAGE, format_digest(digest), f"blob {short_id(digest)} is not referenced; ilab gc reclaims it")
     for name, size in abandoned_staging(layout):
         report.add("staging-stale", GARBAGE, str(layout.staging / name), f"abandoned staging folder {name} ({size} bytes); ilab gc removes it")
+
+
+def _remove_damaged_views(layout: Layout, report: Report) -> None:
+    from .views import views_root
+
+    damaged = {label.split()[1] for p in report.problems if p.severity == ERROR for label in p.affects}
+    root = views_root(layout)
+    if not root.is_dir():
+        return
+    for kind_dir in root.iterdir():
+        for view in kind_dir.iterdir():
+            if view.name[:12] in damaged:
+                shutil.rmtree(view, ignore_errors=True)
 
 
 REPAIRABLE = {"blob-size", "blob-digest", "manifest-invalid", "config-invalid"}
@@ -170,7 +202,16 @@ class RepairResult:
 
 
 def repair(layout: Layout, report: Report) -> RepairResult:
-    """Move damaged blobs to ``quarantine/<time>/`` and make writable blobs read-only again."""
+    """Move damaged blobs to ``quarantine/<time>/`` and make writable blobs read-only again.
+
+    Views of the affected artifacts are removed too: a hardlinked view file
+    would otherwise keep serving the damaged bytes.
+    """
+    with file_lock(layout.locks / "gc.lock"):
+        return _repair(layout, report)
+
+
+def _repair(layout: Layout, report: Report) -> RepairResult:
     folder = layout.quarantine / time.strftime("%Y%m%dT%H%M%S")
     moved: list[str] = []
     fixed: list[str] = []
@@ -189,4 +230,5 @@ def repair(layout: Layout, report: Report) -> RepairResult:
             affected.update(problem.affects)
     if moved:
         fsync_dir(layout.blobs)
+        _remove_damaged_views(layout, report)
     return RepairResult(tuple(moved), str(folder), tuple(fixed), tuple(sorted(affected)))

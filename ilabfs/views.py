@@ -23,6 +23,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 from .digest import is_hex_digest
@@ -226,6 +227,10 @@ def stale_views(layout: Layout, kept: set[str]) -> list[Path]:
         return found
     for kind_dir in root.iterdir():
         if kind_dir.is_dir():
-            # A ".building-" folder belongs to a view still being made.
-            found.extend(path for path in kind_dir.iterdir() if is_hex_digest(path.name) and path.name not in kept)
+            for path in kind_dir.iterdir():
+                if is_hex_digest(path.name) and path.name not in kept:
+                    found.append(path)
+                # A ".building-" folder belongs to a view being made; one an hour old was abandoned.
+                elif path.name.startswith((".building-", ".stale-")) and time.time() - path.stat().st_mtime > 3600:
+                    found.append(path)
     return found
