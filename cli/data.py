@@ -64,14 +64,13 @@ def list_datasets(
     headers = ["DATASET ID", "NAME", "PHASE TYPE", "SIZE", "NUM SAMPLES", "TEACHER MODEL", "CREATED"]
     rows = []
     for item in listing["artifacts"]:
-        teacher = item["teacher"]
         rows.append([
             item["id"],
             ", ".join(item["names"]) or "<none>",
             " ".join(part for part in (item["phase"], item["type"]) if part) or "-",
             output.size(item["size"]),
             f"{item['samples']:,}" if item["samples"] is not None else "-",
-            "-" if not teacher else f"{teacher['id']} (missing)" if teacher["missing"] else teacher["name"] or teacher["id"],
+            _teacher_label(item["teacher"]),
             output.age(item["created"]),
         ])
         if wide:
@@ -80,6 +79,14 @@ def list_datasets(
         headers += ["EXCLUSIVE", "DIGEST", "PATH"]
     total = listing["total"]
     typer.echo(output.table(headers, rows) + f"\n{output.count(total['count'], 'dataset')}, {output.size(total['storedSize'])} stored")
+
+
+def _teacher_label(teacher: dict | None) -> str:
+    if not teacher:
+        return "-"
+    if teacher["missing"]:
+        return f"{teacher['id']} (missing)"
+    return teacher["name"] or teacher["id"]
 
 
 def _listing(ctx: typer.Context, kind: str, wide: bool, **filters) -> dict:

@@ -33,7 +33,7 @@ class Dependent:
 
 @dataclass(frozen=True)
 class DeletePlan:
-    """What a delete removes: names, whole artifacts, and the blobs that only they used."""
+    """A planned delete: the names and whole artifacts it removes, and the blobs only they used."""
 
     kind: str
     untag: tuple[tuple[str, str], ...]  # (digest, name) pairs whose artifact stays

@@ -32,7 +32,7 @@ _BENCHMARK_NAMES = {
 
 @dataclass(frozen=True)
 class ParsedResult:
-    """What one result file says: the metric, the score and when it was produced, where it tells."""
+    """The metric, score and date read from one result file; each is None when the file lacks it."""
 
     metric: str | None
     score: float | None

@@ -193,7 +193,7 @@ REPAIRABLE = {"blob-size", "blob-digest", "manifest-invalid", "config-invalid"}
 
 @dataclass(frozen=True)
 class RepairResult:
-    """What ``repair`` moved and which artifacts must be added or pulled again."""
+    """The outcome of ``repair``: quarantined blobs and the artifacts to add or pull again."""
 
     quarantined: tuple[str, ...]
     folder: str

@@ -29,7 +29,7 @@ SHAPES = ("messages", "pretraining", "legacy")
 
 @dataclass(frozen=True)
 class JsonlInfo:
-    """What validation learned about one file: its record count and shapes."""
+    """The record count and record shapes of one validated file."""
 
     records: int
     shapes: dict[str, int]
