@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 class State:
     """The global options, and the store opened on first use."""
 
-    def __init__(self, store: str | None) -> None:
+    def __init__(self, store: str | None, config: str | None = None) -> None:
         self.store_option = store
+        self.config_option = config
         self._store: Store | None = None
 
     def store(self, create: bool = False) -> Store:
@@ -23,7 +24,7 @@ class State:
             from ilabfs.locations import store_root
             from ilabfs.store import Store
 
-            self._store = Store(store_root(self.store_option), create=create)
+            self._store = Store(store_root(self.store_option, config_file=self.config_option), create=create)
         return self._store
 
 
@@ -40,4 +41,4 @@ def empty_or_missing(ctx: typer.Context) -> bool:
     from ilabfs.layout import MARKER
     from ilabfs.locations import store_root
 
-    return not (store_root(state(ctx).store_option) / MARKER).exists()
+    return not (store_root(state(ctx).store_option, config_file=state(ctx).config_option) / MARKER).exists()

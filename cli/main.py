@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from . import data, evals, maintenance, model
+from . import config_cmd, data, evals, legacy, maintenance, model
 from .context import State
 from .errors import debug_enabled, on_interrupt, report
 
@@ -28,9 +28,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(model.app, name="model")
+app.add_typer(config_cmd.app, name="config")
 app.add_typer(data.app, name="data")
 app.add_typer(evals.app, name="eval")
 maintenance.register(app)
+app.command("migrate-legacy")(legacy.migrate_legacy)
 
 list_app = typer.Typer(help="List artifacts by kind (aliases of the per-kind list commands).\n\nExample: ilab list models", no_args_is_help=True)
 list_app.command("models", help="List models; same as 'ilab model list'.\n\nExample: ilab list models --wide")(model.list_models)
@@ -51,13 +53,16 @@ def _version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     store: Optional[str] = typer.Option(
-        None, "--store", metavar="DIR", help="Store folder to use instead of $ILABFS_STORE or <data dir>/store."
+        None, "--store", metavar="DIR", help="Store folder to use instead of $ILABFS_STORE, storage.root of the config, or <data dir>/store."
+    ),
+    config: Optional[str] = typer.Option(
+        None, "--config", metavar="FILE", help="Config file to use instead of $ILAB_CONFIG or <config dir>/config.yaml."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the library does to stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Store, list and reclaim InstructLab artifacts by content digest."""
-    ctx.obj = State(store)
+    ctx.obj = State(store, config)
     level = logging.DEBUG if debug_enabled() else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="ilab: %(message)s", stream=sys.stderr)
 
@@ -71,7 +76,9 @@ def run() -> None:
         raise
     except BaseException as error:  # noqa: BLE001 - report() re-raises what it does not map
         if debug_enabled():
-            raise
+            import traceback
+
+            traceback.print_exc()
         sys.exit(report(error))
 
 

@@ -3,7 +3,8 @@
 Config and data folders come from platformdirs for the application name
 ``instructlab`` (``~/.config/instructlab`` and ``~/.local/share/instructlab``
 on Linux, with the XDG variables honoured). The store lives in ``store/``
-under the data folder unless ``ILABFS_STORE`` or ``--store`` names another.
+under the data folder unless ``--store``, ``ILABFS_STORE`` or ``storage.root``
+in the config file names another.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ def default_config_file() -> Path:
     return config_dir() / "config.yaml"
 
 
-def store_root(explicit: str | os.PathLike | None = None) -> Path:
-    """Return the store folder: the explicit one, else $ILABFS_STORE, else ``<data dir>/store``.
+def store_root(explicit: str | os.PathLike | None = None, *, config_file: str | os.PathLike | None = None) -> Path:
+    """Return the store folder: the explicit one, else $ILABFS_STORE, else ``storage.root`` of the config, else ``<data dir>/store``.
 
-    Relative paths are made absolute once, here, so every later step uses the same folder.
+    ``config_file`` is the --config option; without it the config is $ILAB_CONFIG
+    or the default file. Relative paths are made absolute once, here, so every
+    later step uses the same folder.
     """
     chosen = explicit or os.environ.get(STORE_ENV)
     if chosen:
         return Path(os.path.abspath(os.path.expanduser(os.path.expandvars(str(chosen)))))
-    return data_dir() / "store"
+    from .config.loader import configured_store_root
+
+    return configured_store_root(config_file) or data_dir() / "store"

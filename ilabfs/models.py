@@ -77,11 +77,13 @@ def add_model(
     run: str | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    sources: list[SourceFile] | None = None,
 ) -> AddResult:
     """Add the model directory at ``path`` under ``name``.
 
     ``base`` and ``dataset`` are refs, resolved to digests before anything is
-    written, so an unknown ref costs no copying.
+    written, so an unknown ref costs no copying. ``sources``, when given, are
+    the files to store in place of the ones scan_source() finds under ``path``.
     """
     index = store.index()
     base_entry = store.resolve("model", base, index) if base else None
@@ -91,7 +93,7 @@ def add_model(
     if step is not None and step < 0:
         raise InvalidInputError(f"invalid step {step}", hint="a step is a count of samples or steps, 0 or more", step=step)
 
-    sources = scan_source(Path(path))
+    sources = sources if sources is not None else scan_source(Path(path))
     facts = describe_model(sources)
     lineage = {
         "base": base_entry.digest if base_entry else None,
