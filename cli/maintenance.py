@@ -75,6 +75,9 @@ def fsck(
     ctx: typer.Context,
     fast: bool = typer.Option(False, "--fast", help="Check blob existence and sizes only; do not rehash contents."),
     repair: bool = typer.Option(False, "--repair", help="Move damaged blobs to quarantine/ (never delete) and list what to add again."),
+    rebuild_index: bool = typer.Option(
+        False, "--rebuild-index", help="First rewrite the index's blob lists, sizes and listing rows from the manifests; recover a lost index."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print every problem as JSON."),
 ) -> None:
     """Check every blob, manifest, config document and index entry; report every problem found.
@@ -88,6 +91,13 @@ def fsck(
     from ilabfs.errors import CorruptStoreError
 
     store = open_store(ctx)
+    rebuilt = None
+    if rebuild_index:
+        from ilabfs.rebuild import rebuild_index as rebuild
+
+        rebuilt = rebuild(store.layout)
+        if not json_output:
+            _print_rebuild(rebuilt)
     report = checker.check(store.layout, fast=fast)
     repaired = checker.repair(store.layout, report) if repair else None
     if json_output:
@@ -98,6 +108,14 @@ def fsck(
             "bytesHashed": report.bytes_hashed,
             "problems": [problem.to_json() for problem in report.problems],
         }
+        if rebuilt:
+            document["rebuild"] = {
+                "refreshed": rebuilt.refreshed,
+                "recovered": rebuilt.recovered,
+                "unchanged": rebuilt.unchanged,
+                "broken": list(rebuilt.broken),
+                "savedIndex": rebuilt.saved_index,
+            }
         if repaired:
             document["repair"] = {
                 "quarantined": list(repaired.quarantined),
@@ -113,6 +131,17 @@ def fsck(
             f"fsck found {output.count(len(report.errors), 'error')} in {store.root}",
             hint="add or pull the affected artifacts again after ilab fsck --repair" if not repair else "add or pull the listed artifacts again",
         )
+
+
+def _print_rebuild(rebuilt) -> None:
+    if rebuilt.saved_index:
+        typer.echo(f"The index could not be read; moved it to {rebuilt.saved_index}")
+    typer.echo(
+        f"Rebuilt the index: {rebuilt.refreshed} {'entry' if rebuilt.refreshed == 1 else 'entries'} rewritten, "
+        f"{rebuilt.unchanged} unchanged, {rebuilt.recovered} recovered without a name"
+    )
+    for label in rebuilt.broken:
+        typer.echo(f"Kept as it was (its manifest or config cannot be read): {label}")
 
 
 def _print_report(report, repaired) -> None:

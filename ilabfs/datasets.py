@@ -21,6 +21,7 @@ from .jsonl import validate_jsonl
 from .refs import check_label, resolve
 from .scan import SourceFile, scan_source
 from .store import AddResult, Store
+from .summary import derive_summary
 
 TYPES = ("knowledge", "skills")
 # The SDG mixing step names its outputs after the phase they feed.
@@ -139,15 +140,7 @@ def add_dataset(
         "teacher": teacher_digest,
         "teacherName": teacher_name,
     }
-    summary = {
-        "type": dataset_type,
-        "phase": phase,
-        "samples": samples,
-        "files": len(titles),
-        "teacher": teacher_digest,
-        "teacherName": teacher_name,
-    }
-    summary = {key: value for key, value in summary.items() if value is not None}
+    summary = derive_summary("dataset", config, len(titles))
     return store.add_artifact("dataset", files.all, config, name, mode=mode, summary=summary, force=force, progress=progress)
 
 

@@ -19,6 +19,7 @@ from .errors import InvalidInputError
 from .refs import resolve
 from .scan import SourceFile, scan_source
 from .store import AddResult, Store
+from .summary import derive_summary
 
 KNOWN_METRICS = ("MMLU", "MMLU-Branch", "MT-Bench", "MT-Bench-Branch", "DK-Bench")
 _BENCHMARK_NAMES = {
@@ -140,7 +141,7 @@ def add_eval(
     _check_unique_titles(sources)
 
     config = {"kind": "eval", "metric": metric, "score": score, "model": subject.digest}
-    summary = {"metric": metric, "score": score, "subject": subject.digest, "files": len(sources), "date": date}
+    summary = {**derive_summary("eval", config, len(sources), subject.digest), "date": date}
     return store.add_artifact("eval", sources, config, name, summary=summary, subject=subject)
 
 

@@ -26,6 +26,7 @@ from .index import Entry, Index, load_index
 from .layout import Layout
 from .locks import file_lock
 from .manifest import parse_config, parse_manifest
+from .summary import summary_of
 
 ERROR = "error"
 GARBAGE = "garbage"
@@ -130,11 +131,17 @@ def _check_entry_against_manifest(layout: Layout, entry: Entry, manifest, presen
     for blob, size in expected.items():
         if blob not in present:
             report.add("blob-missing", ERROR, format_digest(blob), f"blob {short_id(blob)} of {label} is missing", (label,))
+    if entry.size != manifest.size:
+        report.add("index-mismatch", ERROR, format_digest(entry.digest), f"the index's size for {label} disagrees with its manifest", (label,))
     if manifest.config_digest in present:
         try:
-            parse_config(layout.blob(manifest.config_digest).read_bytes(), manifest.kind, str(layout.blob(manifest.config_digest)))
+            config = parse_config(layout.blob(manifest.config_digest).read_bytes(), manifest.kind, str(layout.blob(manifest.config_digest)))
         except CorruptStoreError as error:
             report.add("config-invalid", ERROR, format_digest(manifest.config_digest), error.message, (label,))
+            return
+        if summary_of(manifest, config, entry.summary) != entry.summary:
+            report.add("index-mismatch", ERROR, format_digest(entry.digest),
+                       f"the index's listing row for {label} disagrees with its config document; ilab fsck --rebuild-index rewrites it", (label,))
 
 
 def _check_blobs(layout: Layout, present: dict[str, int], users: dict[str, set[str]], index: Index | None, fast: bool, report: Report) -> None:
@@ -232,3 +239,4 @@ def _repair(layout: Layout, report: Report) -> RepairResult:
         fsync_dir(layout.blobs)
         _remove_damaged_views(layout, report)
     return RepairResult(tuple(moved), str(folder), tuple(fixed), tuple(sorted(affected)))
+

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .digest import is_hex_digest
 from .index import Index, load_index
-from .ingest import LEASE, NEW_PREFIX, read_pins
+from .ingest import LEASE, read_pins
 from .layout import Layout
 from .locks import file_lock, try_lock_exclusive
 
@@ -28,9 +28,6 @@ log = logging.getLogger(__name__)
 
 # Staging folders whose lease is free but that are younger than this are left
 # alone: their ingest may be starting up and not have locked its lease yet.
-MIN_NEW_FOLDER_AGE = 60.0
-
-
 def staging_grace() -> float:
     from .settings import env_seconds
 
@@ -126,9 +123,6 @@ def abandoned_staging(layout: Layout, grace: float | None = None) -> list[tuple[
             continue
         if age < grace:
             continue
-        # A folder still being set up has no locked lease for a moment.
-        if folder.name.startswith(NEW_PREFIX) and age < max(grace, MIN_NEW_FOLDER_AGE):
-            continue
         fd = try_lock_exclusive(folder / LEASE)
         if fd is None and (folder / LEASE).exists():
             continue
@@ -211,11 +205,19 @@ def clean_staging(layout: Layout) -> int:
     Every command that writes the store calls this first, so a crashed add
     does not leave its partial files behind until the next gc.
     """
+    from .errors import LockedError
+
     removed = 0
-    for name, _ in abandoned_staging(layout):
-        shutil.rmtree(layout.staging / name, ignore_errors=True)
-        log.info("removed abandoned staging folder %s", name)
-        removed += 1
+    try:
+        # Exclusive, so no ingest is between creating its folder and locking its lease.
+        with file_lock(layout.locks / "gc.lock", timeout=0):
+            for name, _ in abandoned_staging(layout):
+                shutil.rmtree(layout.staging / name, ignore_errors=True)
+                log.info("removed abandoned staging folder %s", name)
+                removed += 1
+    except LockedError:
+        # A gc or another add holds the lock; the next command cleans up instead.
+        pass
     return removed
 
 

@@ -33,8 +33,9 @@ from .scan import SourceFile
 log = logging.getLogger(__name__)
 
 LEASE = "lease"
-NEW_PREFIX = ".new-"
 MODES = ("copy", "link", "move")
+# Files of a download still in progress; a failed pull leaves them in its folder for the next pull.
+PARTIAL_SUFFIX = ".part"
 
 
 @dataclass
@@ -67,27 +68,29 @@ class Ingest:
         self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ilabfs-commit")
         self._pending: list[Future] = []
         self._renamed = False
+        # A pull sets this so that a failure keeps its partial downloads for the next pull to resume.
+        self.keep_partials = False
 
     def __enter__(self) -> Ingest:
         import fcntl
 
-        # The folder appears under its real name only with its lease already
-        # locked, so gc can never mistake a starting ingest for an abandoned one.
-        hidden = self.layout.staging / f"{NEW_PREFIX}{self.id}"
-        hidden.mkdir(parents=True)
-        fd = os.open(hidden / LEASE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        # gc and staging cleanup hold gc.lock exclusively while they look at
+        # staging/, so they never see this folder before its lease is locked.
+        with file_lock(self.layout.locks / "gc.lock", shared=True):
+            self.folder.mkdir(parents=True)
+            fd = os.open(self.folder / LEASE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, (json.dumps(holder_record()) + "\n").encode())
         self._lease_fd = fd
-        os.rename(hidden, self.folder)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         for future in self._pending:
             with contextlib.suppress(BaseException):
                 future.result()
         self._finisher.shutdown(wait=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if not (exc_type is not None and self.keep_partials and _prune_to_partials(self.folder)):
+            shutil.rmtree(self.folder, ignore_errors=True)
         if self._lease_fd is not None:
             os.close(self._lease_fd)
             self._lease_fd = None
@@ -133,6 +136,17 @@ class Ingest:
             return self._link_in(fd, before, source, mode, progress)
         finally:
             os.close(fd)
+
+    def commit_staged(self, staged: Path, digest: str, size: int) -> bool:
+        """Publish a file the caller wrote into this ingest's folder, fsynced and hashed to ``digest``.
+
+        Return whether a new blob was written.
+        """
+        return self._publish(staged, digest, size)
+
+    def reuse(self, digest: str) -> bool:
+        """Pin ``digest`` and return True if its blob is already in the store."""
+        return self._pin_if_stored(digest)
 
     def _reuse_by_hash(self, fd: int, before: os.stat_result, source: SourceFile) -> str | None:
         """Hash a file that may duplicate a stored blob before copying it.
@@ -369,6 +383,30 @@ def _same_inode(path: Path, info: os.stat_result) -> bool:
     except OSError:
         return False
     return (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino)
+
+
+def _prune_to_partials(folder: Path) -> bool:
+    """Remove everything in a failed ingest's folder but its lease and partial downloads.
+
+    Return whether any partial download is left. The folder's time is reset,
+    so gc's grace period for abandoned staging folders counts from now.
+    """
+    kept = False
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return False
+    for entry in entries:
+        if entry.name == LEASE:
+            continue
+        if entry.name.endswith(PARTIAL_SUFFIX) and entry.is_file(follow_symlinks=False):
+            kept = True
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+    if kept:
+        os.utime(folder)
+    return kept
 
 
 def read_pins(lease: Path) -> set[str]:

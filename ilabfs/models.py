@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import InvalidInputError
 from .refs import check_label
+from .summary import derive_summary
 from .hashing import Progress
 from .safetensors import TORCH_DTYPES, dominant_dtype, read_header
 from .scan import SourceFile, scan_source
@@ -103,10 +104,5 @@ def add_model(
         "run": run,
     }
     config = {"kind": "model", **facts, **{key: value for key, value in lineage.items() if value is not None}}
-    summary = {
-        "dataType": facts["dataType"],
-        "format": facts["format"],
-        "files": len(sources),
-        **{key: value for key, value in lineage.items() if value is not None},
-    }
+    summary = derive_summary("model", config, len(sources))
     return store.add_artifact("model", sources, config, name, mode=mode, summary=summary, force=force, progress=progress)

@@ -7,9 +7,11 @@ missing content.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,32 +121,61 @@ class Store:
             progress.total = sum(source.size for source in sources)
         known_sizes = frozenset(size for entry in index.entries.values() for size in entry.blobs.values())
 
+        with self.transaction(known_sizes) as ingest:
+            ingest.planned_bytes = sum(source.size for source in sources) if mode == "copy" else 0
+            layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
+            result = self.finish_artifact(ingest, kind, layers, config, name, summary=summary, subject=subject, force=force)
+
+        if mode == "move":
+            _remove_moved(sources)
+        return result
+
+    @contextlib.contextmanager
+    def transaction(self, known_sizes: frozenset[int] = frozenset()) -> Iterator[Ingest]:
+        """Run one ingest: yield it, and roll back the blobs it committed when the block fails.
+
+        Callers that write blobs themselves (a pull) commit them through the
+        ingest and end with finish_artifact(), which names the artifact.
+        """
         gc.clean_staging(self.layout)
         ingest = Ingest(self.layout, known_sizes)
         try:
             with ingest:
-                ingest.planned_bytes = sum(source.size for source in sources) if mode == "copy" else 0
-                layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
-                ingest.seal()
-                config_data = config_bytes(config)
-                config_digest = ingest.commit_bytes(config_data)
-                subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
-                manifest_data = build_manifest(kind, config_digest, len(config_data), layers, subject_ref)
-                digest = ingest.commit_bytes(manifest_data)
-
-                blobs = {layer.digest: layer.size for layer in layers}
-                blobs[config_digest] = len(config_data)
-                blobs[digest] = len(manifest_data)
-                new = self._name_artifact(kind, digest, name, blobs, sum(s.size for s in sources), summary or {}, force)
-                stats = ingest.stats
+                yield ingest
         except BaseException:
             _roll_back(self.layout, ingest.pins)
             raise
 
-        if mode == "move":
-            _remove_moved(sources)
+    def finish_artifact(
+        self,
+        ingest: Ingest,
+        kind: str,
+        layers: list[Layer],
+        config: dict,
+        name: str | None,
+        *,
+        summary: dict | None = None,
+        subject: Entry | None = None,
+        force: bool = False,
+    ) -> AddResult:
+        """Commit the config document and manifest over ``layers``, then name the artifact.
+
+        Every layer's blob must have been committed or pinned by ``ingest``.
+        """
+        name = full_name(name) if name is not None else None
+        ingest.seal()
+        config_data = config_bytes(config)
+        config_digest = ingest.commit_bytes(config_data)
+        subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
+        manifest_data = build_manifest(kind, config_digest, len(config_data), layers, subject_ref)
+        digest = ingest.commit_bytes(manifest_data)
+
+        blobs = {layer.digest: layer.size for layer in layers}
+        blobs[config_digest] = len(config_data)
+        blobs[digest] = len(manifest_data)
+        new = self._name_artifact(kind, digest, name, blobs, sum(layer.size for layer in layers), summary or {}, force)
         stored_name = next((n for n in self.index().entries[digest].names if name and n.casefold() == name.casefold()), name)
-        return AddResult(digest, stored_name, kind, new, stats)
+        return AddResult(digest, stored_name, kind, new, ingest.stats)
 
     def _name_artifact(self, kind: str, digest: str, name: str | None, blobs: dict, size: int, summary: dict, force: bool) -> bool:
         with editing_index(self.layout) as index:

@@ -157,3 +157,15 @@ def test_version_flag():
 def test_console_script_installed():
     script = os.path.join(os.path.dirname(sys.executable), "ilab")
     assert os.path.exists(script)
+
+
+def test_wheel_lists_every_package():
+    """An editable install hides a subpackage missing from pyproject.toml; a wheel would lack it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "ilabfs").rglob("__init__.py")
+    }
+    assert found <= listed

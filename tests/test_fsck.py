@@ -180,3 +180,36 @@ def test_hardlink_view_edit_detected(ilab, store_dir, two_models, tmp_path):
     assert code == 8
     assert "blob-digest" in _codes(report)
     assert "blob-writable" in {p["code"] for p in report["problems"]}
+
+
+def test_listing_row_disagreement_found_and_rebuilt(ilab, store_dir, two_models):
+    path = store_dir / "manifests" / "index.json"
+    index = json.loads(path.read_text())
+    entry = index["artifacts"][two_models["tuned:latest"]]
+    entry["summary"]["phase"] = "phase9"
+    entry["size"] += 1
+    path.write_text(json.dumps(index))
+
+    code, report = _fsck(ilab, "--fast")
+    assert code == 8
+    assert _codes(report) == {"index-mismatch"}
+
+    result = ilab("fsck", "--fast", "--rebuild-index", "--json")
+    assert result.code == 0
+    assert result.json()["rebuild"]["refreshed"] == 1
+    rebuilt = json.loads(path.read_text())["artifacts"][two_models["tuned:latest"]]
+    assert "phase" not in rebuilt["summary"]
+    assert rebuilt["names"] == ["tuned:latest"]
+
+
+def test_lost_index_recovered_from_manifests(ilab, store_dir, two_models):
+    path = store_dir / "manifests" / "index.json"
+    path.write_text("{ truncated")
+    result = ilab("fsck", "--fast", "--rebuild-index")
+    assert result.code == 0, result.out + result.err
+    assert "recovered without a name" in result.out
+    rows = ilab("model", "list", "--json").json()["artifacts"]
+    assert {row["digest"].split(":")[1] for row in rows} == set(two_models.values())
+    assert all(row["names"] == [] for row in rows)
+    [saved] = list((store_dir / "quarantine").glob("*/index.json"))
+    assert saved.read_text() == "{ truncated"
