@@ -285,6 +285,12 @@ class Ingest:
         named, so a crash before that loses nothing.
         """
         if mode == "link" and try_reflink_fd(fd, staged):
+            # The clone's extents are new metadata of its own, made durable here.
+            clone = os.open(staged, os.O_RDONLY)
+            try:
+                os.fsync(clone)
+            finally:
+                os.close(clone)
             return "reflink"
         failure = hardlink(path, staged)
         if failure == 0:

@@ -244,7 +244,8 @@ class Store:
         free = free_bytes(self.layout.staging)
         if needed + SPACE_MARGIN > free:
             raise NoSpaceError(
-                f"not enough space in {self.root}: {needed} bytes needed, {free} bytes free",
+                f"not enough space in {self.root}: {needed + SPACE_MARGIN} bytes needed "
+                f"({needed} to write and {SPACE_MARGIN} in reserve), {free} bytes free",
                 hint="free some space (ilab gc reclaims unused blobs) or use --mode link",
                 needed=needed,
                 free=free,
