@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import errno
 import json
 import mmap
 import os
@@ -278,7 +279,9 @@ class PageCache:
             self.drop_all()
             return True
         except OSError as error:
-            self.cold_reason = f"cannot write {DROP_CACHES} ({error.strerror}); it needs root"
+            self.cold_reason = f"cannot write {DROP_CACHES} ({error.strerror})"
+            if error.errno in (errno.EACCES, errno.EPERM):
+                self.cold_reason += ", which needs root"
             return False
 
     @staticmethod
@@ -291,10 +294,10 @@ class PageCache:
 
         The flush keeps the writeback of an earlier run out of the next timing.
         """
-        os.sync()
         if state == "cold":
-            DROP_CACHES.write_text("3\n")
+            self.drop_all()
         else:
+            os.sync()
             read_through(inputs)
 
 
@@ -316,7 +319,7 @@ class Settings:
 
 
 def ilab_add(settings: Settings, store: Path, source: Path, mode: str, expect_read: int | None = None) -> tuple[Measurement, dict]:
-    """Run one add; with ``expect_read``, raise unless it hashed exactly that many bytes.
+    """Run one add. With ``expect_read``, raise unless its bytesRead is exactly that many bytes.
 
     A timed first add that read less would have reused something, and its
     time would not be comparable with the baseline's.
@@ -687,6 +690,7 @@ def machine_info(settings: Settings, model_bytes: int) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Measure ilab model add (copy, link, re-add, memory) against cp -r, sync and b3sum on a generated model.",
+        epilog="The exit status is 0 when every target is met and 1 when one is missed.",
     )
     parser.add_argument("--size", default="4G", help="tensor bytes of the generated model; K, M, G, T are binary units (default: 4G)")
     parser.add_argument("--shards", type=int, default=4, help="safetensors shards of the generated model (default: 4)")
@@ -732,8 +736,12 @@ def raise_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    model_bytes_requested = parse_size(args.size)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        model_bytes_requested = parse_size(args.size)
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
     if args.repeat < 1:
         raise SystemExit(f"invalid --repeat {args.repeat}: expected 1 or more")
     if args.sample_ms <= 0:
