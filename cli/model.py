@@ -302,12 +302,30 @@ def lineage(
 
     tree = build(open_store(ctx).index(), ref)
     if json_output:
+        import sys
+
+        # The JSON encoder recurses once per level of nesting, and lineage chains can be long.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
         output.emit_json(tree)
         return
-    typer.echo("\n".join(_tree_lines(tree, "", True, root=True)))
+    typer.echo("\n".join(_tree_lines(tree)))
 
 
-def _tree_lines(node: dict, prefix: str, last: bool, root: bool = False) -> list[str]:
+def _tree_lines(root: dict) -> list[str]:
+    """Render the tree with box-drawing prefixes, iteratively so any depth works."""
+    lines = [_node_text(root)]
+    stack = [(child, "", index == len(root["children"]) - 1) for index, child in reversed(list(enumerate(root["children"])))]
+    while stack:
+        node, prefix, last = stack.pop()
+        lines.append(f"{prefix}{'└── ' if last else '├── '}{_node_text(node)}")
+        child_prefix = prefix + ("    " if last else "│   ")
+        count = len(node["children"])
+        for index in reversed(range(count)):
+            stack.append((node["children"][index], child_prefix, index == count - 1))
+    return lines
+
+
+def _node_text(node: dict) -> str:
     from ilabfs.evals import format_score
 
     label = f"{node['id']} (missing)" if node["missing"] else f"{node['name'] or '<none>'} ({node['id']})"
@@ -325,8 +343,4 @@ def _tree_lines(node: dict, prefix: str, last: bool, root: bool = False) -> list
     text = label + (f"  [{', '.join(details)}]" if details else "") + (f"  {scores}" if scores else "")
     if node["focus"]:
         text += "  <="
-    lines = [text if root else f"{prefix}{'└── ' if last else '├── '}{text}"]
-    child_prefix = "" if root else prefix + ("    " if last else "│   ")
-    for position, child in enumerate(node["children"]):
-        lines += _tree_lines(child, child_prefix, position == len(node["children"]) - 1)
-    return lines
+    return text

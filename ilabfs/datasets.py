@@ -111,7 +111,13 @@ def add_dataset(
 ) -> AddResult:
     """Validate and add one dataset; return the add result."""
     phase = check_label(phase, "--phase")
+    teacher = check_label(teacher, "--teacher")
     files = select_files([Path(p) for p in paths], dataset_type, [Path(p) for p in test or []])
+    if not any(source.title.endswith(".jsonl") for source in files.train):
+        raise InvalidInputError(
+            f"no training JSONL file among {', '.join(str(p) for p in paths)}",
+            hint="a dataset needs at least one .jsonl training file; recipes alone are not a dataset",
+        )
     samples = 0
     shapes: dict[str, int] = {}
     for source in files.train + files.test:
@@ -121,8 +127,13 @@ def add_dataset(
         for shape, count in info.shapes.items():
             shapes[shape] = shapes.get(shape, 0) + count
     titles = [source.title for source in files.all]
-    if len(set(titles)) != len(titles):
-        raise InvalidInputError("two dataset files have the same name", hint="rename one of them", titles=titles)
+    duplicates = sorted({title for title in titles if titles.count(title) > 1})
+    if duplicates:
+        raise InvalidInputError(
+            f"two dataset files are named {duplicates[0]!r}",
+            hint="files are stored under their base names; rename one of them",
+            titles=titles,
+        )
 
     teacher_digest, teacher_name = teacher_link(store.index(), teacher)
     phase = phase or _default_phase(files, dataset_type)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInputError
-from .refs import resolve
+from .refs import check_label, resolve
 from .scan import SourceFile, scan_source
 from .store import AddResult, Store
 from .summary import derive_summary
@@ -56,13 +56,18 @@ def parse_result(path: Path) -> ParsedResult:
     text = path.read_text(errors="replace")
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
-    if isinstance(document, dict):
+    # A one-line JSONL file also parses as one JSON object; only a summary names its benchmark.
+    if isinstance(document, dict) and ("benchmark" in document or "overall_score" in document):
         metric = _BENCHMARK_NAMES.get(str(document.get("benchmark", "")).casefold())
         score = document.get("overall_score")
-        return ParsedResult(metric, float(score) if isinstance(score, (int, float)) else None, None)
+        return ParsedResult(metric, float(score) if _is_number(score) else None, None)
     return _parse_jsonl_result(path, text)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _parse_jsonl_result(path: Path, text: str) -> ParsedResult:
@@ -71,38 +76,43 @@ def _parse_jsonl_result(path: Path, text: str) -> ParsedResult:
         if line.strip():
             try:
                 rows.append(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return ParsedResult(None, None, None)
     rows = [row for row in rows if isinstance(row, dict)]
     if rows and all("scores" in row for row in rows):
         # DK-Bench writes one row per question with an integer score from 1 to 5.
-        scores = [float(row["scores"]) for row in rows if isinstance(row["scores"], (int, float))]
+        scores = [float(row["scores"]) for row in rows if _is_number(row["scores"])]
         stamp = next((row.get("timestamp") for row in rows if row.get("timestamp")), None)
         return ParsedResult("DK-Bench", _mean(scores), _date(stamp))
     if rows and all("judgment" in row and "score" in row for row in rows):
         # MT-Bench judgments: a score of -1 marks a judgment the judge's reply could not be parsed from.
-        scores = [float(row["score"]) for row in rows if isinstance(row["score"], (int, float)) and row["score"] >= 0]
-        stamp = max((row.get("tstamp") for row in rows if isinstance(row.get("tstamp"), (int, float))), default=None)
+        scores = [float(row["score"]) for row in rows if _is_number(row["score"]) and row["score"] >= 0]
+        stamp = max((row.get("tstamp") for row in rows if _is_number(row.get("tstamp"))), default=None)
         return ParsedResult("MT-Bench", _mean(scores), _date(stamp))
     return ParsedResult(None, None, None)
 
 
 def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    return round(mean, 4) if math.isfinite(mean) else None
 
 
 def _date(stamp: object) -> str | None:
-    if isinstance(stamp, (int, float)):
-        return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(stamp, str) and stamp:
-        try:
+    """Return a UTC ISO 8601 date for an epoch number or ISO text, or None when it is not a usable date."""
+    try:
+        if _is_number(stamp):
+            parsed = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
+        elif isinstance(stamp, str) and stamp:
             parsed = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        else:
             return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
         return parsed.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def add_eval(
@@ -125,13 +135,20 @@ def add_eval(
         sources.extend(found)
         parsed.extend(parse_result(source.path) for source in found)
 
-    metric = canonical_metric(metric) if metric else next((p.metric for p in parsed if p.metric), None)
+    if score is not None and not math.isfinite(score):
+        raise InvalidInputError(f"invalid --score {score!r}", hint="pass a finite number", score=score)
+    metric = canonical_metric(check_label(metric, "--metric")) if metric else next((p.metric for p in parsed if p.metric), None)
     if metric is None:
         raise InvalidInputError("no metric given and none found in the result files", hint="pass --metric, for example --metric MMLU")
     if score is None:
         score = next((p.score for p in parsed if p.score is not None and (p.metric in (None, metric))), None)
-    if score is None or not math.isfinite(score):
-        raise InvalidInputError(f"no {metric} score given and none found in the result files", hint="pass --score X", metric=metric)
+    if score is None:
+        where = ", ".join(str(source.path) for source in sources) or "no result file"
+        raise InvalidInputError(
+            f"no {metric} score given and none found in {where}",
+            hint="pass --score X, or a result file with overall_score, per-question score or scores fields",
+            metric=metric,
+        )
     given = date
     date = _date(given) if given else next((p.date for p in parsed if p.date), None)
     if given and date is None:
@@ -147,8 +164,13 @@ def add_eval(
 
 def _check_unique_titles(sources: list[SourceFile]) -> None:
     titles = [source.title for source in sources]
-    if len(set(titles)) != len(titles):
-        raise InvalidInputError("two result files have the same name", hint="pass each result file once", titles=titles)
+    duplicates = sorted({title for title in titles if titles.count(title) > 1})
+    if duplicates:
+        raise InvalidInputError(
+            f"two result files are named {duplicates[0]!r}",
+            hint="files are stored under their base names; pass each name once",
+            titles=titles,
+        )
 
 
 def format_score(metric: str, score: float) -> str:

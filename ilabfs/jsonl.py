@@ -57,6 +57,8 @@ def _parse_line(raw: bytes, display: str, number: int) -> dict:
         record = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         _fail(display, number, None, f"not valid JSON ({error})")
+    except RecursionError:
+        _fail(display, number, None, "not valid JSON (nested too deeply)")
     if not isinstance(record, dict):
         _fail(display, number, None, "the record is not a JSON object")
     return record

@@ -48,11 +48,9 @@ def lineage(index: Index, ref: str) -> dict:
             children[base].append(entry)
     scores = _scores(index)
 
-    def node(digest: str, seen: frozenset[str]) -> dict:
+    def node(digest: str) -> dict:
         entry = index.entries.get(digest)
         summary = entry.summary if entry else {}
-        dataset = summary.get("dataset")
-        kids = [] if digest in seen else sorted(children.get(digest, []), key=lambda e: (str(e.summary.get("phase") or ""), e.summary.get("step") or 0, e.created))
         return {
             "id": short_id(digest),
             "digest": format_digest(digest),
@@ -62,12 +60,30 @@ def lineage(index: Index, ref: str) -> dict:
             "phase": summary.get("phase"),
             "step": summary.get("step"),
             "run": summary.get("run"),
-            "dataset": _dataset_label(index, dataset),
+            "dataset": _dataset_label(index, summary.get("dataset")),
             "evals": scores.get(digest, []),
-            "children": [node(kid.digest, seen | {digest}) for kid in kids],
+            "children": [],
         }
 
-    return node(_root_of(index, focus), frozenset())
+    # Built with an explicit stack: a chain of thousands of checkpoints must not hit Python's recursion limit.
+    root = node(_root_of(index, focus))
+    visited = {root["digest"]}
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        kids = sorted(children.get(parent["digest"].partition(":")[2], []), key=_child_order)
+        for kid in kids:
+            if format_digest(kid.digest) in visited:
+                continue
+            visited.add(format_digest(kid.digest))
+            child = node(kid.digest)
+            parent["children"].append(child)
+            stack.append(child)
+    return root
+
+
+def _child_order(entry: Entry) -> tuple:
+    return (str(entry.summary.get("phase") or ""), entry.summary.get("step") or 0, entry.created)
 
 
 def _dataset_label(index: Index, digest: str | None) -> dict | None:

@@ -129,3 +129,62 @@ def test_trainer_api_round_trip(tmp_path, model_pair):
     assert row["baseModel"]["name"] == "granite-base:latest"
     assert row["dataset"]["name"] == "skills-0301:latest"
     assert (row["phase"], row["step"], row["run"]) == ("phase2", 9, "r1")
+
+
+def test_lineage_of_long_chain(tmp_path):
+    """A chain deeper than Python's recursion limit still prints, as text and as JSON."""
+    import subprocess
+
+    from conftest import cli_env, ilab_command
+    from ilabfs.models import add_model
+    from ilabfs.store import Store
+
+    store = Store(tmp_path / "store")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "config.json").write_text("{}")
+    parent = None
+    for step in range(600):
+        (source / "a.bin").write_text(str(step))
+        add_model(store, source, f"c{step}", base=parent, mode="copy")
+        parent = f"c{step}"
+
+    text = subprocess.run(ilab_command("model", "lineage", "c599"), env=cli_env(store.root), capture_output=True, text=True)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[0].startswith("c0:latest")
+    assert "c599:latest" in text.stdout.splitlines()[-1]
+    as_json = subprocess.run(ilab_command("model", "lineage", "c599", "--json"), env=cli_env(store.root), capture_output=True, text=True)
+    assert as_json.returncode == 0, as_json.stderr[-300:]
+
+
+def test_eval_result_file_edge_cases(ilab, model_pair, tmp_path):
+    ilab("model", "add", str(model_pair[0]), "--name", "m")
+    one_row = tmp_path / "dk.jsonl"
+    one_row.write_text('{"scores": 5, "timestamp": "2025-02-04T16:18:02"}\n')
+    assert ilab("eval", "add", "m", "--file", str(one_row)).code == 0
+    boolean = tmp_path / "b.json"
+    boolean.write_text('{"benchmark": "mmlu", "overall_score": true}')
+    result = ilab("eval", "add", "m", "--file", str(boolean))
+    assert result.code == 2 and "b.json" in result.err
+    huge = tmp_path / "t.jsonl"
+    huge.write_text('{"judgment": "x", "score": 8, "tstamp": 1e20}\n{"judgment": "x", "score": 7, "tstamp": 1}\n')
+    assert ilab("eval", "add", "m", "--file", str(huge)).code == 0
+    assert ilab("eval", "add", "m", "--metric", "MMLU", "--score", "nan").err.startswith("Error: invalid --score")
+    bad_date = ilab("eval", "add", "m", "--metric", "MMLU", "--score", "0.5", "--date", "9999-12-31T23:59:59-05:00")
+    assert bad_date.code == 2 and "invalid --date" in bad_date.err
+
+
+def test_deeply_nested_record_rejected(ilab, tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text("[" * 100000 + "]" * 100000 + "\n")
+    result = ilab("data", "add", str(path), "--type", "skills", "--name", "deep")
+    assert result.code == 2
+    assert "nested too deeply" in result.err
+
+
+def test_recipe_alone_is_not_a_dataset(ilab, tmp_path):
+    recipe = tmp_path / "skills_recipe_x.yaml"
+    recipe.write_text("datasets: []\n")
+    result = ilab("data", "add", str(recipe), "--type", "skills", "--name", "r")
+    assert result.code == 2
+    assert "no training JSONL file" in result.err
