@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from . import config_cmd, data, evals, legacy, maintenance, model
+from . import config_cmd, data, evals, legacy, maintenance, model, remote
 from .context import State
 from .errors import debug_enabled, on_interrupt, report
 
@@ -27,7 +27,12 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+model.app.command("pull")(remote.pull)
+model.app.command("push")(remote.push)
+model.app.command("export")(remote.export)
+model.app.command("import")(remote.import_artifact)
 app.add_typer(model.app, name="model")
+app.add_typer(remote.lock_app, name="lock")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data.app, name="data")
 app.add_typer(evals.app, name="eval")

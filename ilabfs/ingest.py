@@ -405,7 +405,7 @@ def _prune_to_partials(folder: Path) -> bool:
     for entry in entries:
         if entry.name == LEASE:
             continue
-        if entry.name.endswith(PARTIAL_SUFFIX) and entry.is_file(follow_symlinks=False):
+        if entry.name.endswith(PARTIAL_SUFFIX) and entry.is_file(follow_symlinks=False) and entry.stat().st_size:
             kept = True
             continue
         with contextlib.suppress(OSError):

@@ -64,14 +64,15 @@ def _collector(store: str, stop, counter) -> None:
             counter.value += 1
 
 
-def _run(tmp_path: Path, adders: int, rounds: int, seconds: float) -> None:
+def _run(tmp_path: Path, adders: int, rounds: int, seconds: float, monkeypatch) -> None:
     store = tmp_path / "store"
     pool = [str(p) for p in _write_pool(tmp_path / "pool", 24, seed=7)]
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     stop = context.Event()
     counter = context.Value("i", 0)
-    os.environ["ILABFS_STAGING_GRACE"] = "0"
+    # The spawned workers inherit it; monkeypatch restores it for later tests.
+    monkeypatch.setenv("ILABFS_STAGING_GRACE", "0")
     deadline = time.monotonic() + seconds
 
     from ilabfs.store import Store
@@ -114,14 +115,14 @@ def _run(tmp_path: Path, adders: int, rounds: int, seconds: float) -> None:
         assert digest in named_artifacts(store)
 
 
-def test_gc_loop_during_adds(tmp_path):
+def test_gc_loop_during_adds(tmp_path, monkeypatch):
     """One process adds and deletes models built from shared files while another runs gc
     in a tight loop; at the end every named model is complete and every blob hashes to its name."""
-    _run(tmp_path, adders=1, rounds=200 if STRESS else 40, seconds=120 if STRESS else 40)
+    _run(tmp_path, adders=1, rounds=200 if STRESS else 40, seconds=120 if STRESS else 40, monkeypatch=monkeypatch)
 
 
-def test_four_processes_add_delete_gc(tmp_path):
+def test_four_processes_add_delete_gc(tmp_path, monkeypatch):
     """Three adders reuse each other's blobs and delete their own models while a fourth
     process runs gc, for a fixed time (60 s with ILABFS_STRESS=1, 15 s otherwise): no
     referenced blob is lost, no partial blob is visible, and fsck is clean at the end."""
-    _run(tmp_path, adders=3, rounds=10_000, seconds=60 if STRESS else 15)
+    _run(tmp_path, adders=3, rounds=10_000, seconds=60 if STRESS else 15, monkeypatch=monkeypatch)
