@@ -68,7 +68,11 @@ def main(
 ) -> None:
     """Store, list and reclaim InstructLab artifacts by content digest."""
     ctx.obj = State(store, config)
-    level = logging.DEBUG if debug_enabled() else logging.INFO if verbose else logging.WARNING
+    level = logging.WARNING
+    if verbose:
+        level = logging.INFO
+    if debug_enabled():
+        level = logging.DEBUG
     logging.basicConfig(level=level, format="ilab: %(message)s", stream=sys.stderr)
 
 

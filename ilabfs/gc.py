@@ -36,7 +36,7 @@ def staging_grace() -> float:
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """What a sweep removes: unreferenced blobs and abandoned staging folders."""
+    """The unreferenced blobs and abandoned staging folders one sweep removes."""
 
     blobs: tuple[tuple[str, int], ...]
     staging: tuple[tuple[str, int], ...]

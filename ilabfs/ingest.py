@@ -2,7 +2,7 @@
 
 Each ingest owns ``staging/<id>/`` and holds an flock on its ``lease`` file
 for as long as it runs. Before a blob is committed or reused, its digest is
-appended to the lease under a shared ``gc.lock``; gc takes that lock
+appended to the lease under a shared ``gc.lock``. gc takes that lock
 exclusively and reads every live lease before it sweeps, so a blob that an
 ingest has committed but not yet named in the index is never collected.
 """
@@ -40,7 +40,7 @@ PARTIAL_SUFFIX = ".part"
 
 @dataclass
 class IngestStats:
-    """What an ingest did, for the command's summary line."""
+    """Counts of the files and bytes an ingest handled, for the command's summary line."""
 
     files: int = 0
     bytes_read: int = 0
