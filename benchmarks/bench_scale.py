@@ -1,0 +1,922 @@
+#!/usr/bin/env python3
+"""Measure ilab listing, delete, gc and start-up on large generated stores.
+
+One run builds, with benchmarks/make_scale_store.py, a store of 10,000
+artifacts (models, checkpoints, datasets and evals) with 100,000 blobs, of
+which a tenth are garbage, and a store of 1,000 checkpoints of 8 base models.
+Next to the second it writes the same models as plain folders in the
+InstructLab layout (models/ and checkpoints/hf_format/samples_N/). It then
+times whole commands, each in a new process, and reports medians:
+
+1. `ilab model list`, `ilab data list` and `ilab eval list` on the large store.
+2. `ilab model list` on the checkpoint store against a walk of the folders
+   that parses every safetensors header and JSON file, as InstructLab's
+   `ilab model list --list-checkpoints` does (benchmarks/walk_model_list.py).
+3. `ilab --help` and `ilab model list` on an empty store against
+   `python -c "import typer"` with the interpreter that runs ilab.
+4. `ilab model delete` of one checkpoint, on a fresh copy of the large store
+   for every run. The copy hardlinks the blobs and copies the rest.
+5. `ilab gc` on a fresh copy of the large store for every run.
+
+It also records the peak RSS of each command (its highest VmHWM, sampled
+from /proc) and the 1-minute load average when each run starts. With --profile it runs the
+commands once more under cProfile and `python -X importtime` and reports the
+functions and imports that take the most time. Everything lives in a new
+folder under --workdir, which is removed at the end. The exit status is 1
+when a target is missed.
+
+Usage:
+    python benchmarks/bench_scale.py [--artifacts 10000] [--blobs 100000]
+        [--repeat 5] [--profile] [--workdir DIR] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import platform
+import pstats
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent
+REPO_ROOT = BENCHMARKS.parent
+GENERATOR = BENCHMARKS / "make_scale_store.py"
+WALK = BENCHMARKS / "walk_model_list.py"
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+LIST_SECONDS_TARGET = 0.5
+WALK_SPEEDUP_TARGET = 20.0
+STARTUP_RATIO_TARGET = 2.0
+DELETE_SECONDS_TARGET = 0.3
+GC_SECONDS_TARGET = 5.0
+PEAK_RSS_TARGET_MIB = 150
+
+GARBAGE_SHARE = 0.10
+WALK_BASES = 8
+WALK_CHECKPOINTS = 1000
+# The large store with its copies, the checkpoint store and the folders take
+# about 0.5 GiB at the default size. The rest leaves room for a larger --blobs.
+MIN_FREE_BYTES = 4 << 30
+
+PROFILE_SNIPPET = """
+import cProfile, sys
+output = sys.argv[1]
+sys.argv = ["ilab", *sys.argv[2:]]
+profiler = cProfile.Profile()
+profiler.enable()
+try:
+    from ilabfs_cli.main import run
+    run()
+except SystemExit:
+    pass
+finally:
+    profiler.disable()
+    profiler.dump_stats(output)
+"""
+
+
+# -- running and measuring one command ---------------------------------------
+
+
+@dataclass
+class Measurement:
+    """Wall time and peak memory of one finished child process, and the load when it started.
+
+    ``peak_hwm_kib`` is the sampled peak RSS of the command alone, and
+    ``max_rss_kib`` the ru_maxrss of wait4, which is at least the
+    benchmark's own RSS when it forked.
+    """
+
+    command: list[str]
+    wall_seconds: float
+    max_rss_kib: int
+    peak_hwm_kib: int
+    load_average: float
+    stdout: str = field(repr=False)
+
+
+class PeakSampler(threading.Thread):
+    """A thread that records the highest VmHWM of a process and of every process under it.
+
+    VmHWM in /proc/<pid>/status is the peak RSS of the program that the
+    process runs now, counted from its exec. The ru_maxrss of wait4 instead
+    also counts the RSS the child had before exec, which is that of the
+    benchmark itself when it forked. The sampler starts after Popen returns,
+    which is after the exec. Growth in the last interval before a process
+    exits can be missed, and a process that ends before the first sample
+    leaves the peak at 0.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.005) -> None:
+        super().__init__(daemon=True)
+        self.root = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.sample()
+            self.stopped.wait(self.interval)
+
+    def sample(self) -> None:
+        for pid in self.process_tree():
+            try:
+                with open(f"/proc/{pid}/status", "rb") as handle:
+                    status = handle.read()
+            except OSError:
+                continue
+            match = re.search(rb"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            # A zombie has no memory map and so no VmHWM line.
+            if match:
+                self.peak_kib = max(self.peak_kib, int(match.group(1)))
+
+    def process_tree(self) -> list[int]:
+        """Return the root pid and its descendants, from the children files of every thread."""
+        pids = [self.root]
+        position = 0
+        while position < len(pids):
+            pid = pids[position]
+            position += 1
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{task}/children") as handle:
+                        pids += [int(child) for child in handle.read().split()]
+                except OSError:
+                    continue
+        return pids
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measurement:
+    """Run ``command`` to completion and measure it. Raise RuntimeError if it fails."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
+        sampler = PeakSampler(process.pid)
+        sampler.start()
+        try:
+            # WNOWAIT leaves the child a zombie, so its pid cannot be reused while the sampler stops.
+            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+            wall = time.perf_counter() - started
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            sampler.stopped.set()
+            sampler.join()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        output = stdout.read().decode(errors="replace")
+        if process.returncode != 0:
+            message = stderr.read().decode(errors="replace").strip()
+            raise RuntimeError(f"command failed with exit status {process.returncode}: {' '.join(command)}\n{message}")
+    return Measurement(command, wall, usage.ru_maxrss, sampler.peak_kib, load, output)
+
+
+def drop_page_cache() -> None:
+    os.sync()
+    DROP_CACHES.write_text("3\n")
+
+
+def cold_cache_problem() -> str | None:
+    """Return why the page cache cannot be dropped, or None when it can."""
+    try:
+        drop_page_cache()
+    except OSError as error:
+        reason = f"cannot write {DROP_CACHES} ({error.strerror})"
+        if error.errno in (errno.EACCES, errno.EPERM):
+            reason += ", which needs root"
+        return reason
+    return None
+
+
+# -- building the stores and folders -----------------------------------------
+
+
+@dataclass
+class Setup:
+    """The executables, stores and folders that every phase uses."""
+
+    ilab: str
+    python: str
+    env: dict[str, str]
+    repeat: int
+    run_folder: Path
+    large_store: Path
+    large: dict
+    checkpoint_store: Path
+    checkpoints: dict
+    walk_folder: Path
+    empty_store: Path
+
+
+def generate_store(python: str, folder: Path, arguments: list[str], env: dict[str, str]) -> dict:
+    """Build a store with make_scale_store.py and return its summary."""
+    summary_file = folder.with_suffix(".json")
+    command = [python, str(GENERATOR), str(folder), *arguments, "--json", str(summary_file)]
+    print(f"Generating: {' '.join(Path(part).name if os.path.isabs(part) else part for part in command[1:])}", flush=True)
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    summary = json.loads(summary_file.read_text())
+    summary_file.unlink()
+    return summary
+
+
+def write_walk_folder(folder: Path, seed: int) -> None:
+    """Write the checkpoint store's models as plain folders in the InstructLab layout.
+
+    The files are byte for byte those of the checkpoint store, because the
+    generator's own functions write them from the same plan and seed.
+    """
+    sys.path.insert(0, str(BENCHMARKS))
+    import make_scale_store as generator
+
+    mix = {"base": WALK_BASES, "checkpoint": WALK_CHECKPOINTS, "dataset": 0, "eval": 0}
+    plan = generator.make_plan(WALK_BASES + WALK_CHECKPOINTS, mix, None, 0, 4, seed)
+    families = [generator.family_files(number, plan.shards) for number in range(plan.families)]
+    bases = []
+    for number in range(WALK_BASES):
+        family = families[number // generator.BASES_PER_FAMILY]
+        name = generator.base_name(number).split(":")[0]
+        files = generator.base_files(family, generator.base_name(number), seed)
+        write_files(folder / "models" / "instructlab" / name, files)
+        bases.append(files)
+    for number in range(WALK_CHECKPOINTS):
+        base_number = generator.checkpoint_lineage(number, WALK_BASES)[0]
+        family = families[base_number // generator.BASES_PER_FAMILY]
+        files = generator.checkpoint_files(family, bases[base_number], seed, number, plan.changed[number])
+        write_files(folder / "checkpoints" / "hf_format" / f"samples_{generator.SAMPLES_PER_CHECKPOINT * (number + 1)}", files)
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    folder.mkdir(parents=True)
+    for title, data in files.items():
+        (folder / title).write_bytes(data)
+
+
+def make_empty_store(python: str, folder: Path, env: dict[str, str]) -> None:
+    """Create a store with no artifact through ilabfs itself."""
+    code = "import sys; from pathlib import Path; from ilabfs.layout import open_layout; open_layout(Path(sys.argv[1]), create=True)"
+    subprocess.run([python, "-c", code, str(folder)], check=True, env=env)
+
+
+def clone_store(source: Path, target: Path) -> None:
+    """Copy a store for one destructive run: blobs as hardlinks, everything else as real copies.
+
+    Blobs are never opened for writing, so sharing their inodes is safe, and a
+    delete or gc in the copy only unlinks names. The index and the lock files
+    are written in place or replaced, so they are copied.
+    """
+    target.mkdir()
+    for entry in source.iterdir():
+        if entry.name == "blobs":
+            subprocess.run(["cp", "-al", str(entry), str(target / "blobs")], check=True)
+        elif entry.is_dir():
+            shutil.copytree(entry, target / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, target / entry.name)
+    os.sync()
+
+
+def remove_tree(path: Path) -> None:
+    """Remove ``path``, making its folders writable first.
+
+    Only folders are changed, never files: a blob's inode may be shared with
+    the store that a copy was made from, and its mode must stay 0444.
+    """
+    if not path.exists():
+        return
+    for folder, _, _ in os.walk(path):
+        os.chmod(folder, 0o700)
+    shutil.rmtree(path)
+
+
+# -- the benchmark phases ----------------------------------------------------
+
+
+def ilab_command(setup: Setup, store: Path, *arguments: str) -> list[str]:
+    return [setup.ilab, "--store", str(store), *arguments]
+
+
+def alternate(repeat: int, sides: list[str]):
+    """Yield (round, side) pairs, rotating the order each round so slow periods spread over all sides."""
+    for round_number in range(repeat):
+        shift = round_number % len(sides)
+        for side in sides[shift:] + sides[:shift]:
+            yield round_number, side
+
+
+def expect_footer(measurement: Measurement, count: int) -> None:
+    """Raise unless the listing's last line starts with the expected artifact count."""
+    last = measurement.stdout.rstrip("\n").rsplit("\n", 1)[-1]
+    if not last.startswith(f"{count} "):
+        raise RuntimeError(f"{' '.join(measurement.command[1:])} printed {last!r}, expected {count} artifacts")
+
+
+def bench_listing(setup: Setup) -> dict[str, list[Measurement]]:
+    kinds = setup.large["byKind"]
+    expected = {
+        "model": kinds["baseModels"] + kinds["checkpoints"],
+        "data": kinds["datasets"],
+        "eval": kinds["evals"],
+    }
+    results: dict[str, list[Measurement]] = {kind: [] for kind in expected}
+    for _, kind in alternate(setup.repeat, list(expected)):
+        measurement = run_measured(ilab_command(setup, setup.large_store, kind, "list"), setup.env)
+        expect_footer(measurement, expected[kind])
+        results[kind].append(measurement)
+    return results
+
+
+def bench_walk(setup: Setup, cold: bool) -> dict[str, list[Measurement]]:
+    """Time `ilab model list` on the checkpoint store against the folder walk."""
+    models = WALK_BASES + WALK_CHECKPOINTS
+    walk = [setup.python, str(WALK), "--models", str(setup.walk_folder / "models"), "--checkpoints", str(setup.walk_folder / "checkpoints")]
+    results: dict[str, list[Measurement]] = {"ilab": [], "walk": []}
+    for _, side in alternate(setup.repeat, ["ilab", "walk"]):
+        if cold:
+            drop_page_cache()
+        if side == "ilab":
+            measurement = run_measured(ilab_command(setup, setup.checkpoint_store, "model", "list"), setup.env)
+            expect_footer(measurement, models)
+        else:
+            measurement = run_measured(walk, setup.env)
+            # The table has a rule above and below the header and one at the end.
+            rows = measurement.stdout.count("\n") - 4
+            if rows != models:
+                raise RuntimeError(f"the folder walk listed {rows} models, expected {models}")
+        results[side].append(measurement)
+    return results
+
+
+def bench_startup(setup: Setup) -> dict[str, list[Measurement]]:
+    commands = {
+        "help": [setup.ilab, "--help"],
+        "empty list": ilab_command(setup, setup.empty_store, "model", "list"),
+        "typer": [setup.python, "-c", "import typer"],
+    }
+    results: dict[str, list[Measurement]] = {side: [] for side in commands}
+    for _, side in alternate(setup.repeat, list(commands)):
+        results[side].append(run_measured(commands[side], setup.env))
+    return results
+
+
+def bench_destructive(setup: Setup, arguments: list[str], check) -> list[Measurement]:
+    """Run a command that changes the store on a fresh copy of the large store in each run."""
+    results = []
+    for round_number in range(setup.repeat):
+        copy = setup.run_folder / f"copy-{round_number}"
+        clone_store(setup.large_store, copy)
+        measurement = run_measured(ilab_command(setup, copy, *arguments), setup.env)
+        check(json.loads(measurement.stdout))
+        results.append(measurement)
+        remove_tree(copy)
+    return results
+
+
+def bench_delete(setup: Setup) -> list[Measurement]:
+    name = setup.large["deleteCandidate"]
+
+    def check(result: dict) -> None:
+        if len(result["deleted"]) != 1 or result["blobs"] < 1:
+            raise RuntimeError(f"model delete {name} did not delete one model and reclaim its blobs: {result}")
+
+    return bench_destructive(setup, ["model", "delete", name, "--json"], check)
+
+
+def bench_gc(setup: Setup) -> list[Measurement]:
+    garbage = setup.large["garbageBlobs"]
+
+    def check(result: dict) -> None:
+        if result["blobs"] != garbage:
+            raise RuntimeError(f"gc removed {result['blobs']} blobs, expected the {garbage} garbage blobs: {result}")
+
+    return bench_destructive(setup, ["gc", "--json"], check)
+
+
+def fsck_large_store(setup: Setup) -> tuple[Measurement, dict]:
+    measurement = run_measured(ilab_command(setup, setup.large_store, "fsck", "--fast", "--json"), setup.env)
+    report = json.loads(measurement.stdout)
+    codes: dict[str, int] = {}
+    for problem in report["problems"]:
+        codes[problem["code"]] = codes.get(problem["code"], 0) + 1
+    summary = {"clean": report["clean"], "blobsChecked": report["blobsChecked"], "problems": codes}
+    if not report["clean"] or set(codes) - {"blob-unreferenced"}:
+        raise RuntimeError(f"ilab fsck --fast found problems in the generated store: {summary}")
+    return measurement, summary
+
+
+# -- profiling -----------------------------------------------------------------
+
+
+def profile_command(setup: Setup, label: str, arguments: list[str], store: Path | None, destructive: bool = False, top: int = 12) -> dict:
+    """Run one ilab command under cProfile and return its slowest functions by own and cumulative time.
+
+    A ``destructive`` command runs on a fresh copy of ``store``.
+    """
+    stats_file = setup.run_folder / "profile.pstats"
+    target = store
+    if store is not None and destructive:
+        target = setup.run_folder / "profile-copy"
+        clone_store(store, target)
+    full = (["--store", str(target)] if target else []) + arguments
+    subprocess.run([setup.python, "-c", PROFILE_SNIPPET, str(stats_file), *full], check=True, env=setup.env, stdout=subprocess.DEVNULL)
+    if target is not None and target != store:
+        remove_tree(target)
+    stats = pstats.Stats(str(stats_file))
+    stats_file.unlink()
+    total = stats.total_tt
+
+    def label_of(key: tuple) -> str:
+        filename, line, function = key
+        return f"{short_path(filename)}:{line}({function})"
+
+    # Each value is (primitive calls, calls, own time, cumulative time, callers).
+    entries = stats.stats  # type: ignore[attr-defined]
+    by_self = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    # cProfile counts a recursive function's cumulative time once, so the
+    # importer's cumulative time is the time spent importing modules.
+    imports = max((value[3] for key, value in entries.items() if key[2] == "_find_and_load"), default=0.0)
+    project = [item for item in entries.items() if short_path(item[0][0]).startswith(("ilabfs/", "cli/"))]
+    by_cumulative = sorted(project, key=lambda item: item[1][3], reverse=True)[:top]
+    return {
+        "command": label,
+        "totalSeconds": round(total, 3),
+        "importSeconds": round(imports, 3),
+        "selfTime": [{"function": label_of(key), "seconds": round(value[2], 3), "share": round(value[2] / total, 3)} for key, value in by_self],
+        "projectCumulativeTime": [
+            {"function": label_of(key), "seconds": round(value[3], 3), "share": round(value[3] / total, 3)} for key, value in by_cumulative
+        ],
+    }
+
+
+def short_path(filename: str) -> str:
+    """Return a source path relative to the checkout, site-packages or the standard library."""
+    root = f"{REPO_ROOT}/"
+    if filename.startswith(root):
+        return filename[len(root):]
+    return re.sub(r"^.*/(?:site-packages|lib/python3\.\d+)/", "", filename)
+
+
+# Times the library steps behind list, delete and gc on one store, without a
+# profiler's per-call overhead. Every index edit runs Index.to_bytes and
+# save_index. Here save_index writes to a scratch folder, never to the store.
+PHASES_SNIPPET = """
+import json, sys, tempfile, time
+from pathlib import Path
+started = time.perf_counter()
+import ilabfs_cli.main
+timings = {"import ilabfs_cli.main": time.perf_counter() - started}
+
+def timed(label, function, *args):
+    started = time.perf_counter()
+    result = function(*args)
+    timings[label] = time.perf_counter() - started
+    return result
+
+from ilabfs import gc
+from ilabfs.catalog import list_artifacts
+from ilabfs.index import parse_index, save_index
+from ilabfs.layout import Layout, open_layout
+from ilabfs.store import Store
+layout = open_layout(Path(sys.argv[1]), create=False)
+data = timed("read manifests/index.json", layout.index.read_bytes)
+timed("json.loads of the index", json.loads, data)
+index = timed("parse_index (json.loads and checks)", parse_index, data, layout.index)
+timed("Index.to_bytes (json.dumps, indent=1)", index.to_bytes)
+with tempfile.TemporaryDirectory() as scratch:
+    (Path(scratch) / "manifests").mkdir()
+    timed("save_index (to_bytes, write, fsync, rename)", save_index, Layout(Path(scratch)), index)
+timed("gc.list_blobs (scandir and stat of blobs/)", gc.list_blobs, layout)
+timed("gc.manifest_references (read and parse every manifest)", gc.manifest_references, layout, index)
+timed("catalog.list_artifacts(model), index load included", list_artifacts, Store(layout.root, create=False), "model")
+print(json.dumps({label: round(seconds, 4) for label, seconds in timings.items()}))
+"""
+
+RUN_SNIPPET = "import sys; sys.argv = ['ilab', *sys.argv[1:]]; from ilabfs_cli.main import run; run()"
+
+
+def import_times(setup: Setup, arguments: list[str], top: int = 12) -> dict:
+    """Run one read-only ilab command under python -X importtime and return its import time by package.
+
+    Each module's own time (its "self" column) is added to the package named
+    by the first part of its dotted name, so typer.main counts for typer.
+    """
+    command = [setup.python, "-X", "importtime", "-c", RUN_SNIPPET, *arguments]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, env=setup.env)
+    packages: dict[str, int] = {}
+    for line in completed.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if match:
+            package = match.group(2).split(".")[0]
+            packages[package] = packages.get(package, 0) + int(match.group(1))
+    ranked = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:top]
+    return {
+        "totalSeconds": round(sum(packages.values()) / 1e6, 3),
+        "byPackage": [{"package": name, "seconds": round(own / 1e6, 4)} for name, own in ranked],
+    }
+
+
+def library_phases(setup: Setup) -> dict:
+    """Time the library steps behind list, delete and gc on the large store, in one process."""
+    completed = subprocess.run([setup.python, "-c", PHASES_SNIPPET, str(setup.large_store)], capture_output=True, text=True, check=True, env=setup.env)
+    return json.loads(completed.stdout)
+
+
+def run_profiles(setup: Setup) -> dict:
+    return {
+        "libraryPhases": library_phases(setup),
+        "imports": {
+            "ilab --help": import_times(setup, ["--help"]),
+            "ilab model list (empty store)": import_times(setup, ["--store", str(setup.empty_store), "model", "list"]),
+            "ilab model list (large store)": import_times(setup, ["--store", str(setup.large_store), "model", "list"]),
+        },
+        "commands": [
+            profile_command(setup, "ilab --help", ["--help"], None),
+            profile_command(setup, "ilab model list (empty store)", ["model", "list"], setup.empty_store),
+            profile_command(setup, "ilab model list (large store)", ["model", "list"], setup.large_store),
+            profile_command(setup, "ilab model delete (large store)", ["model", "delete", setup.large["deleteCandidate"]], setup.large_store, destructive=True),
+            profile_command(setup, "ilab gc (large store)", ["gc"], setup.large_store, destructive=True),
+        ],
+    }
+
+
+# -- the report --------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the results table, with numbers in ``unit``."""
+
+    metric: str
+    ilab: float | None
+    baseline: float | None
+    ratio: float | None
+    target: str
+    result: str
+    unit: str
+    load: str
+
+
+def median_wall(measurements: list[Measurement]) -> float:
+    return statistics.median(m.wall_seconds for m in measurements)
+
+
+def load_range(*groups: list[Measurement]) -> str:
+    loads = [m.load_average for group in groups for m in group]
+    return f"{min(loads):.2f}-{max(loads):.2f}"
+
+
+def peak_rss_mib(*groups: list[Measurement]) -> float:
+    return max(m.peak_hwm_kib for group in groups for m in group) / 1024
+
+
+def seconds_row(metric: str, measurements: list[Measurement], limit: float) -> Row:
+    value = median_wall(measurements)
+    return Row(metric, value, None, None, f"< {limit} s", "pass" if value < limit else "fail", "s", load_range(measurements))
+
+
+def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, startup: dict, delete: list, gc: list, fsck: Measurement) -> list[Row]:
+    kinds = setup.large["byKind"]
+    artifacts = setup.large["artifacts"]
+    rows = [
+        seconds_row(f"ilab model list, {artifacts:,}-artifact store ({kinds['baseModels'] + kinds['checkpoints']:,} models)", listing["model"], LIST_SECONDS_TARGET),
+        seconds_row(f"ilab data list, {artifacts:,}-artifact store ({kinds['datasets']:,} datasets)", listing["data"], LIST_SECONDS_TARGET),
+        seconds_row(f"ilab eval list, {artifacts:,}-artifact store ({kinds['evals']:,} evals)", listing["eval"], LIST_SECONDS_TARGET),
+    ]
+
+    models = WALK_BASES + WALK_CHECKPOINTS
+    for state, result in (("warm", walk), ("cold", cold_walk)):
+        if result is None:
+            continue
+        ilab, baseline = median_wall(result["ilab"]), median_wall(result["walk"])
+        speedup = baseline / ilab
+        # The target applies to the warm runs. Cold runs are reported for information.
+        target, verdict = "-", "info"
+        if state == "warm":
+            target = f">= {WALK_SPEEDUP_TARGET:.0f}x"
+            verdict = "pass" if speedup >= WALK_SPEEDUP_TARGET else "fail"
+        rows.append(Row(f"model list of {models:,} models vs folder walk, speed-up walk/ilab ({state})", ilab, baseline, speedup, target, verdict, "s", load_range(result["ilab"], result["walk"])))
+
+    typer = median_wall(startup["typer"])
+    for side, label in (("help", "ilab --help"), ("empty list", "ilab model list, empty store")):
+        value = median_wall(startup[side])
+        ratio = value / typer
+        rows.append(Row(f"{label} vs python -c 'import typer', ilab/typer", value, typer, ratio, f"< {STARTUP_RATIO_TARGET:.0f}x",
+                        "pass" if ratio < STARTUP_RATIO_TARGET else "fail", "s", load_range(startup[side], startup["typer"])))
+
+    rows.append(seconds_row(f"ilab model delete of one checkpoint, {artifacts:,}-artifact store", delete, DELETE_SECONDS_TARGET))
+    rows.append(seconds_row(f"ilab gc, {setup.large['blobs']:,} blobs of which {setup.large['garbageBlobs']:,} garbage", gc, GC_SECONDS_TARGET))
+
+    typer_rss = peak_rss_mib(startup["typer"])
+    for label, groups in (
+        ("list (model, data, eval)", [listing["model"], listing["data"], listing["eval"]]),
+        ("model delete", [delete]),
+        ("gc", [gc]),
+    ):
+        value = peak_rss_mib(*groups)
+        rows.append(Row(f"peak RSS, {label}, {artifacts:,}-artifact store (baseline: import typer)", value, typer_rss, None,
+                        f"< {PEAK_RSS_TARGET_MIB} MiB", "pass" if value < PEAK_RSS_TARGET_MIB else "fail", "MiB", load_range(*groups)))
+    rows.append(Row(f"ilab fsck --fast, {artifacts:,}-artifact store (one run)", fsck.wall_seconds, None, None, "-", "info", "s", f"{fsck.load_average:.2f}"))
+    return rows
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.3f} s"
+    return f"{value:.1f} MiB"
+
+
+def render_table(rows: list[Row]) -> str:
+    """Render rows as a Markdown table, which also reads well in a terminal."""
+    header = ["metric", "ilab", "baseline", "ratio", "target", "result", "load avg"]
+    cells = [
+        [r.metric, format_value(r.ilab, r.unit), format_value(r.baseline, r.unit), "-" if r.ratio is None else f"{r.ratio:.2f}x", r.target, r.result, r.load]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+    lines = ["| " + " | ".join(text.ljust(width) for text, width in zip(header, widths)) + " |"]
+    lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    for line in cells:
+        lines.append("| " + " | ".join(text.ljust(width) for text, width in zip(line, widths)) + " |")
+    return "\n".join(lines)
+
+
+def render_profiles(profiles: dict) -> str:
+    lines = ["Library steps on the large store, timed with perf_counter in one process:"]
+    lines += [f"  {seconds:.3f} s  {label}" for label, seconds in profiles["libraryPhases"].items()]
+    for label, imports in profiles["imports"].items():
+        lines.append(f"{label} under python -X importtime: {imports['totalSeconds']:.3f} s of imports; by package:")
+        lines += [f"  {item['seconds']:.4f} s  {item['package']}" for item in imports["byPackage"]]
+    for command in profiles["commands"]:
+        lines.append(f"{command['command']}: {command['totalSeconds']:.3f} s under cProfile, {command['importSeconds']:.3f} s of it importing; most own time:")
+        lines += [f"  {item['seconds']:.3f} s {item['share']:6.1%}  {item['function']}" for item in command["selfTime"][:8]]
+        lines.append("  most cumulative time in ilabfs/ and cli/:")
+        lines += [f"  {item['seconds']:.3f} s {item['share']:6.1%}  {item['function']}" for item in command["projectCumulativeTime"]]
+    return "\n".join(lines)
+
+
+# -- the machine -------------------------------------------------------------
+
+
+def command_output(command: list[str], env: dict[str, str] | None = None) -> str:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return completed.stdout.strip()
+
+
+def filesystem_type(path: Path) -> str:
+    """Return the type of the filesystem mounted at the longest mount point above ``path``."""
+    real = os.path.realpath(path)
+    best, best_type = "", "unknown"
+    with open("/proc/self/mounts") as mounts:
+        for line in mounts:
+            fields = line.split()
+            mount_point = fields[1].replace("\\040", " ")
+            inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+            if inside and len(mount_point) >= len(best):
+                best, best_type = mount_point, fields[2]
+    return best_type
+
+
+def first_line_field(path: str, prefix: str) -> str:
+    with open(path) as handle:
+        for line in handle:
+            if line.startswith(prefix):
+                return line.partition(":")[2].strip()
+    return "unknown"
+
+
+def source_state() -> dict:
+    """Return the commit of the checkout and the files of ilabfs/ and cli/ that differ from it.
+
+    --no-optional-locks keeps git status from rewriting the index of a checkout that others use.
+    """
+    commit = command_output(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
+    try:
+        status = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "--no-optional-locks", "status", "--porcelain", "--", "ilabfs", "cli"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": commit, "uncommitted": ["unknown"]}
+    # Porcelain lines are two status letters, a space and the path.
+    return {"commit": commit, "uncommitted": [line[3:] for line in status.splitlines() if line.strip()]}
+
+
+def machine_info(setup: Setup) -> dict:
+    memory_kib = int(first_line_field("/proc/meminfo", "MemTotal").split()[0])
+    probe = "import sys, importlib.metadata as m; print(sys.version.split()[0]); print(m.version('typer')); print(m.version('blake3'))"
+    versions = command_output([setup.python, "-c", probe], setup.env).splitlines() + ["unknown"] * 3
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": first_line_field("/proc/cpuinfo", "model name"),
+        "memory_total": f"{memory_kib / (1 << 20):.1f} GiB",
+        "kernel": platform.release(),
+        "filesystem": filesystem_type(setup.run_folder),
+        "python": versions[0],
+        "typer": versions[1],
+        "blake3": versions[2],
+        "ilab": command_output([setup.ilab, "--version"], setup.env),
+        "source": source_state(),
+    }
+
+
+# -- the command line --------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Measure ilab list, delete, gc and start-up on generated stores of many artifacts.",
+        epilog="The exit status is 0 when every target is met and 1 when one is missed.",
+    )
+    parser.add_argument("--artifacts", type=int, default=10_000, help="artifacts of the large store (default: 10000)")
+    parser.add_argument("--blobs", type=int, default=100_000, help=f"blobs of the large store, {GARBAGE_SHARE:.0%} of them garbage (default: 100000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated stores (default: 0)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command, of which the table shows the median (default: 5)")
+    parser.add_argument("--profile", action="store_true", help="also profile each command once with cProfile and python -X importtime")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache walk comparison even when drop_caches is writable")
+    parser.add_argument("--workdir", type=Path, default=None, help="existing folder in which to create the run folder (default: the system temp folder)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the table, the machine and every run to FILE")
+    parser.add_argument("--ilab", default=None, help="ilab executable (default: the one next to this Python, else ilab on PATH)")
+    return parser
+
+
+def find_ilab(requested: str | None) -> str:
+    if requested:
+        found = shutil.which(requested)
+    else:
+        beside = Path(sys.executable).parent / "ilab"
+        found = str(beside) if beside.is_file() else shutil.which("ilab")
+    if not found:
+        raise SystemExit(f"ilab executable not found{f': {requested}' if requested else ''}; install the project or pass --ilab PATH")
+    return found
+
+
+def interpreter_of(script: str) -> str:
+    """Return the interpreter named by a console script's #! line, else this Python."""
+    try:
+        with open(script, "rb") as handle:
+            first = handle.readline().decode(errors="replace")
+    except OSError:
+        return sys.executable
+    parts = first[2:].split() if first.startswith("#!") else []
+    return parts[0] if parts else sys.executable
+
+
+def raise_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.repeat < 1:
+        raise SystemExit(f"invalid --repeat {args.repeat}: expected 1 or more")
+    if args.artifacts < 100:
+        raise SystemExit(f"invalid --artifacts {args.artifacts}: expected 100 or more")
+    ilab = find_ilab(args.ilab)
+    workdir = args.workdir or Path(tempfile.gettempdir())
+    if not workdir.is_dir():
+        raise SystemExit(f"--workdir {workdir} is not an existing folder")
+    free = shutil.disk_usage(workdir).free
+    if free < MIN_FREE_BYTES:
+        raise SystemExit(f"not enough free space in {workdir}: {free / (1 << 30):.1f} GiB free, {MIN_FREE_BYTES / (1 << 30):.0f} GiB needed")
+
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    run_folder = Path(tempfile.mkdtemp(prefix="ilabfs-bench-scale-", dir=workdir))
+    try:
+        return run_benchmark(args, ilab, run_folder)
+    finally:
+        remove_tree(run_folder)
+
+
+def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
+    load_before = os.getloadavg()
+    python = interpreter_of(ilab)
+    # The store is always named by --store, so an ILABFS_STORE of the caller cannot matter.
+    env = {key: value for key, value in os.environ.items() if key != "ILABFS_STORE"}
+
+    garbage = int(args.blobs * GARBAGE_SHARE)
+    large_store = run_folder / "large-store"
+    large = generate_store(python, large_store, ["--artifacts", str(args.artifacts), "--blobs", str(args.blobs), "--garbage", str(garbage), "--seed", str(args.seed)], env)
+    checkpoint_store = run_folder / "checkpoint-store"
+    mix = f"base={WALK_BASES},checkpoint={WALK_CHECKPOINTS},dataset=0,eval=0"
+    checkpoints = generate_store(python, checkpoint_store, ["--artifacts", str(WALK_BASES + WALK_CHECKPOINTS), "--mix", mix, "--shards", "4", "--seed", str(args.seed)], env)
+    walk_folder = run_folder / "walk"
+    print(f"Writing {WALK_BASES} base models and {WALK_CHECKPOINTS} checkpoints as plain folders", flush=True)
+    write_walk_folder(walk_folder, args.seed)
+    empty_store = run_folder / "empty-store"
+    make_empty_store(python, empty_store, env)
+    os.sync()
+    setup = Setup(ilab, python, env, args.repeat, run_folder, large_store, large, checkpoint_store, checkpoints, walk_folder, empty_store)
+
+    print("ilab fsck --fast on the large store", flush=True)
+    fsck, fsck_summary = fsck_large_store(setup)
+    # One untimed run of each program, so the first timed run does not read them from disk.
+    for command in (ilab_command(setup, large_store, "model", "list"), [python, str(WALK), "--models", str(walk_folder / "models")]):
+        run_measured(command, env)
+
+    print("Listing", flush=True)
+    listing = bench_listing(setup)
+    print("Model list against the folder walk", flush=True)
+    walk = bench_walk(setup, cold=False)
+    cold_reason = "turned off with --no-cold" if args.no_cold else cold_cache_problem()
+    cold_walk = None if cold_reason else bench_walk(setup, cold=True)
+    print("Start-up", flush=True)
+    startup = bench_startup(setup)
+    print("Delete", flush=True)
+    delete = bench_delete(setup)
+    print("gc", flush=True)
+    gc = bench_gc(setup)
+    profiles = None
+    if args.profile:
+        print("Profiling", flush=True)
+        profiles = run_profiles(setup)
+
+    rows = build_rows(setup, listing, walk, cold_walk, startup, delete, gc, fsck)
+    machine = machine_info(setup)
+    load_after = os.getloadavg()
+    notes = [
+        f"Each timing is the median of {args.repeat} runs of a whole command in a new process, interpreter start included; "
+        "commands of one comparison run in turn, in a rotating order.",
+        "Peak RSS is the highest VmHWM of the command, sampled every 5 ms from /proc, and the maximum over its runs. "
+        "The load column is the range of the 1-minute load average at the start of the runs.",
+        f"The delete removes {large['deleteCandidate']} by name, which no eval measures, and runs with --json; "
+        "delete and gc each run on a fresh copy of the large store whose blobs are hardlinks.",
+        "The folder walk is benchmarks/walk_model_list.py. It parses headers with struct and json, where InstructLab's "
+        "safetensors.safe_open(framework='pt') would also import PyTorch.",
+        "Cold: sync and 3 written to /proc/sys/vm/drop_caches before each run of either side." if cold_walk else f"Cold-cache walk comparison skipped: {cold_reason}.",
+    ]
+
+    source = machine["source"]
+    print()
+    print(f"Large store: {json.dumps(large['byKind'])}, {large['blobs']:,} blobs ({large['garbageBlobs']:,} garbage), "
+          f"{large['shardsPerModel']} shards per model, index {large['indexBytes']:,} bytes; fsck --fast: {json.dumps(fsck_summary)}")
+    print(f"ilab: {machine['ilab']}, commit {source['commit']}" + (f", uncommitted changes in {', '.join(source['uncommitted'])}" if source["uncommitted"] else ""))
+    print(render_table(rows))
+    print()
+    for note in notes:
+        print(f"- {note}")
+    if profiles:
+        print()
+        print(render_profiles(profiles))
+
+    if args.json:
+        runs = {
+            "listing": {kind: [summary_of(m) for m in ms] for kind, ms in listing.items()},
+            "walk": {side: [summary_of(m) for m in ms] for side, ms in walk.items()},
+            "walk_cold": {side: [summary_of(m) for m in ms] for side, ms in cold_walk.items()} if cold_walk else None,
+            "startup": {side: [summary_of(m) for m in ms] for side, ms in startup.items()},
+            "delete": [summary_of(m) for m in delete],
+            "gc": [summary_of(m) for m in gc],
+            "fsck": summary_of(fsck),
+        }
+        document = {
+            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+            "settings": {"artifacts": args.artifacts, "blobs": args.blobs, "garbage": garbage, "repeat": args.repeat, "seed": args.seed},
+            "machine": machine,
+            "stores": {"large": large, "checkpoints": checkpoints, "largeFsck": fsck_summary},
+            "load_average": {"before": load_before, "after": load_after},
+            "rows": [asdict(row) for row in rows],
+            "notes": notes,
+            "runs": runs,
+            "profiles": profiles,
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"\nWrote {args.json}")
+    return 0 if all(row.result != "fail" for row in rows) else 1
+
+
+def summary_of(measurement: Measurement) -> dict:
+    """Return a measurement as JSON values, with the run folder's paths reduced to their names."""
+    summary = asdict(measurement)
+    del summary["stdout"]
+    summary["command"] = [Path(part).name if os.path.isabs(part) else part for part in measurement.command]
+    return summary
+
+
+if __name__ == "__main__":
+    sys.exit(main())
