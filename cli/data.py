@@ -8,7 +8,7 @@ import typer
 
 from . import output
 from .context import empty_or_missing, open_store
-from .model import delete_artifacts, materialize_view, print_added, render_details
+from .model import delete_artifacts, link_label, materialize_view, print_added, render_details
 
 app = typer.Typer(help="Manage generated training datasets.\n\nExample: ilab data list skills", no_args_is_help=True)
 
@@ -70,7 +70,7 @@ def list_datasets(
             " ".join(part for part in (item["phase"], item["type"]) if part) or "-",
             output.size(item["size"]),
             f"{item['samples']:,}" if item["samples"] is not None else "-",
-            _teacher_label(item["teacher"]),
+            link_label(item["teacher"]),
             output.age(item["created"]),
         ])
         if wide:
@@ -79,14 +79,6 @@ def list_datasets(
         headers += ["EXCLUSIVE", "DIGEST", "PATH"]
     total = listing["total"]
     typer.echo(output.table(headers, rows) + f"\n{output.count(total['count'], 'dataset')}, {output.size(total['storedSize'])} stored")
-
-
-def _teacher_label(teacher: dict | None) -> str:
-    if not teacher:
-        return "-"
-    if teacher["missing"]:
-        return f"{teacher['id']} (missing)"
-    return teacher["name"] or teacher["id"]
 
 
 def _listing(ctx: typer.Context, kind: str, wide: bool, **filters) -> dict:

@@ -10,7 +10,7 @@ import typer
 from . import output
 from .context import open_store
 from .data import _listing
-from .model import delete_artifacts, print_added, render_details
+from .model import delete_artifacts, link_label, print_added, render_details
 
 app = typer.Typer(help="Keep evaluation scores linked to the exact model they measured.\n\nExample: ilab eval list --metric MMLU", no_args_is_help=True)
 
@@ -63,8 +63,8 @@ def list_evals(
     for item in listing["artifacts"]:
         rows.append([
             item["id"],
-            _label(item["model"]),
-            _label(item["baseModel"]),
+            link_label(item["model"]),
+            link_label(item["baseModel"]),
             format_score(item["metric"], item["score"]),
             item["metric"],
             (item["date"] or item["created"])[:10],
@@ -74,14 +74,6 @@ def list_evals(
     if wide:
         headers += ["EXCLUSIVE", "DIGEST"]
     typer.echo(output.table(headers, rows) + f"\n{output.count(listing['total']['count'], 'result')}")
-
-
-def _label(link: dict | None) -> str:
-    if not link:
-        return "-"
-    if link["missing"]:
-        return f"{link['id']} (missing)"
-    return link["name"] or link["id"]
 
 
 @app.command("inspect")

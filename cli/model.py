@@ -125,10 +125,10 @@ def _model_table(listing: dict, wide: bool) -> str:
         values = [
             item["id"],
             ", ".join(item["names"]) or "<none>",
-            _link_label(item["baseModel"]),
+            link_label(item["baseModel"]),
             output.size(item["size"]),
             item["dataType"] or "-",
-            _link_label(item["dataset"]),
+            link_label(item["dataset"]),
             output.age(item["created"]),
         ]
         if wide:
@@ -142,7 +142,7 @@ def _model_table(listing: dict, wide: bool) -> str:
     return output.table(headers, rows) + "\n" + footer
 
 
-def _link_label(link: dict | None) -> str:
+def link_label(link: dict | None) -> str:
     if not link:
         return "-"
     if link["missing"]:
@@ -187,7 +187,7 @@ def render_details(details: dict, extra: list[str] | None = None) -> str:
     for label, key in (("Base model", "baseModel"), ("Dataset", "dataset"), ("Model", "subject")):
         if isinstance(details.get(key), dict) and details[key].get("id"):
             link = details[key]
-            lines.append(f"{label + ':':<12}{_link_label(link)} [{link['digest']}]")
+            lines.append(f"{label + ':':<12}{link_label(link)} [{link['digest']}]")
     for label, key in (("Phase", "phase"), ("Step", "step"), ("Run", "run")):
         if details.get(key) is not None:
             lines.append(f"{label + ':':<12}{details[key]}")
