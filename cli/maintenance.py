@@ -48,7 +48,7 @@ def df(
         from ilabfs.usage import usage
 
         store = open_store(ctx)
-        result = usage(store.layout, store.index())
+        result = usage(store.layout, store.index(with_blobs=True))
         figures = {
             "artifacts": result.artifacts,
             "logicalSize": result.logical,

@@ -254,12 +254,12 @@ def delete(
 
 
 def delete_artifacts(ctx: typer.Context, kind: str, refs: list[str], dry_run: bool, force: bool, json_output: bool) -> None:
-    from ilabfs.deletion import execute_delete, plan_delete
+    from ilabfs.deletion import execute_delete, preview_delete
     from ilabfs.digest import short_id
 
     store = open_store(ctx)
     if dry_run:
-        plan, freed = plan_delete(store.index(), kind, refs, force), 0
+        plan, freed = preview_delete(store, kind, refs, force), 0
     else:
         plan, freed = execute_delete(store, kind, refs, force)
     if json_output:

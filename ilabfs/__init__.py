@@ -7,7 +7,7 @@ package stays cheap.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "Store": "ilabfs.store",

@@ -7,14 +7,17 @@ ones keep their meaning.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .digest import format_digest, short_id
 from .errors import NotFoundError
-from .index import Entry, Index
+from .index import Entry, Index, OpenIndex, reading_index
 from .layout import Layout
 from .refs import resolve
-from .store import Store
-from .usage import exclusive_bytes, unique_bytes
 from .views import view_path
+
+if TYPE_CHECKING:
+    from .store import Store
 
 LIST_SCHEMA_VERSION = 1
 
@@ -90,6 +93,11 @@ def _eval_fields(index: Index, summary: dict) -> dict:
 _KIND_FIELDS = {"model": _model_fields, "dataset": _dataset_fields, "eval": _eval_fields}
 
 
+def _exclusive_bytes(index: Index) -> dict[str, int]:
+    # An index without a database file is an empty store.
+    return index.exclusive_bytes() if isinstance(index, OpenIndex) else {}
+
+
 def _base_digest(index: Index, ref: str) -> str:
     """Resolve a --base filter; a prefix of a deleted base still finds its orphaned checkpoints."""
     try:
@@ -120,7 +128,11 @@ def list_artifacts(
     Filters that are None match everything; refs are resolved first, so an
     unknown ref is an error rather than an empty list.
     """
-    index = store.index()
+    with reading_index(store.layout) as index:
+        return _list(store, index, kind, base, phase, run, dataset_type, model, metric, wide)
+
+
+def _list(store: Store, index: Index, kind: str, base, phase, run, dataset_type, model, metric, wide: bool) -> dict:
     base_digest = _base_digest(index, base) if base else None
     model_digest = resolve(index, "model", model).digest if model else None
     wanted = {
@@ -137,23 +149,24 @@ def list_artifacts(
         and (metric is None or str(entry.summary.get("metric", "")).casefold() == metric.casefold())
     ]
     entries.sort(key=lambda entry: (entry.created, entry.digest), reverse=True)
-    exclusive = exclusive_bytes(index) if wide else None
+    exclusive = _exclusive_bytes(index) if wide else None
     rows = [row(index, entry, store.layout if wide else None, exclusive) for entry in entries]
     total = {
         "count": len(rows),
         "logicalSize": sum(entry.size for entry in entries),
-        "storedSize": unique_bytes(index, [entry.digest for entry in entries]),
+        "storedSize": index.stored_bytes(entry.digest for entry in entries) if isinstance(index, OpenIndex) else 0,
     }
     return {"schemaVersion": LIST_SCHEMA_VERSION, "artifacts": rows, "total": total}
 
 
 def inspect_artifact(store: Store, kind: str, ref: str) -> dict:
     """Return everything known about one artifact, reading its manifest and config."""
-    index = store.index()
-    entry = resolve(index, kind, ref)
+    with reading_index(store.layout) as index:
+        entry = resolve(index, kind, ref)
+        exclusive = {entry.digest: sum(size for _, size in index.unshared_blobs({entry.digest}))}
     manifest = store.read_manifest(entry.digest)
     config = store.read_config(manifest)
-    details = row(index, entry, store.layout, exclusive_bytes(index))
+    details = row(index, entry, store.layout, exclusive)
     details["manifest"] = manifest.document
     details["config"] = config
     details["fileList"] = [

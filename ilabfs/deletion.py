@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from . import gc
 from .digest import short_id
 from .errors import DependencyError
-from .index import Entry, Index, editing_index
+from .index import OpenIndex, Entry, Index, editing_index, reading_index
 from .refs import full_name, resolve
 from .store import Store
 from .views import remove_views
@@ -101,14 +101,16 @@ def _name_in_ref(ref: str, entry: Entry) -> str | None:
 
 
 def _unshared_blobs(index: Index, removed: set[str]) -> list[tuple[str, int]]:
+    if isinstance(index, OpenIndex):
+        return index.unshared_blobs(removed)
     kept: set[str] = set()
     for digest, entry in index.entries.items():
         if digest not in removed:
             kept.add(digest)
-            kept.update(entry.blobs)
+            kept.update(entry.blob_list())
     freed: dict[str, int] = {}
     for digest in removed:
-        for blob, size in index.entries[digest].blobs.items():
+        for blob, size in index.entries[digest].blob_list().items():
             if blob not in kept:
                 freed[blob] = size
     return sorted(freed.items())
@@ -135,6 +137,12 @@ def _dependency_error(dependents: list[Dependent]) -> DependencyError:
 
 def _label(entry: Entry) -> str:
     return entry.names[0] if entry.names else "<none>"
+
+
+def preview_delete(store: Store, kind: str, refs: list[str], force: bool = False) -> DeletePlan:
+    """Plan a delete without changing anything, as ``--dry-run`` shows it."""
+    with reading_index(store.layout) as index:
+        return plan_delete(index, kind, refs, force)
 
 
 def execute_delete(store: Store, kind: str, refs: list[str], force: bool = False) -> tuple[DeletePlan, int]:

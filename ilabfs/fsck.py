@@ -22,7 +22,7 @@ from .errors import CorruptStoreError
 from .fsutil import fsync_dir, is_read_only
 from .gc import abandoned_staging, list_blobs, live_pins, staging_grace
 from .hashing import hash_path
-from .index import Entry, Index, load_index
+from .index import Entry, Index, integrity_problems, load_index
 from .layout import Layout
 from .locks import file_lock
 from .manifest import parse_config, parse_manifest
@@ -86,7 +86,10 @@ def _check(layout: Layout, fast: bool) -> Report:
     report = Report()
     present = list_blobs(layout)
     try:
-        index = load_index(layout)
+        index = load_index(layout, with_blobs=True)
+        damage = integrity_problems(layout)
+        if damage:
+            raise CorruptStoreError(f"index {layout.index} is damaged: {'; '.join(damage[:3])}", path=str(layout.index))
     except CorruptStoreError as error:
         report.add("index-unreadable", ERROR, str(layout.index), error.message)
         index = None
@@ -126,6 +129,8 @@ def _check_entry_against_manifest(layout: Layout, entry: Entry, manifest, presen
         report.add("index-mismatch", ERROR, format_digest(entry.digest), f"{label} is a {manifest.kind} manifest in the index as a {entry.kind}", (label,))
     expected = {manifest.config_digest: manifest.config_size, **{layer.digest: layer.size for layer in manifest.layers}}
     listed = {blob: size for blob, size in entry.blobs.items() if blob != entry.digest}
+    if entry.digest in present and entry.blobs.get(entry.digest) != present[entry.digest]:
+        report.add("index-mismatch", ERROR, format_digest(entry.digest), f"the index's blob list for {label} lacks its manifest or gives it the wrong size", (label,))
     if listed != expected:
         report.add("index-mismatch", ERROR, format_digest(entry.digest), f"the index's blob list for {label} disagrees with its manifest", (label,))
     for blob, size in expected.items():

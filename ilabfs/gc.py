@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .digest import is_hex_digest
-from .index import Index, load_index
-from .ingest import LEASE, read_pins
+from .index import load_roots, still_referenced
 from .layout import Layout
 from .locks import file_lock, try_lock_exclusive
 
@@ -46,9 +45,9 @@ class SweepPlan:
         return sum(size for _, size in self.blobs) + sum(size for _, size in self.staging)
 
 
-def mark(index: Index, pins: Iterable[str]) -> set[str]:
+def mark(referenced: Iterable[str], pins: Iterable[str]) -> set[str]:
     """Return every blob that must be kept: reachable from the index or pinned by an ingest."""
-    return index.referenced_blobs() | set(pins)
+    return set(referenced) | set(pins)
 
 
 def sweep(present: dict[str, int], marked: set[str]) -> list[tuple[str, int]]:
@@ -56,7 +55,7 @@ def sweep(present: dict[str, int], marked: set[str]) -> list[tuple[str, int]]:
     return sorted((digest, size) for digest, size in present.items() if digest not in marked)
 
 
-def manifest_references(layout: Layout, index: Index) -> set[str]:
+def manifest_references(layout: Layout, artifacts: Iterable[str]) -> set[str]:
     """Return the blobs the kept manifests themselves reference.
 
     A full gc marks from the manifests as well as from the index's blob lists,
@@ -67,14 +66,14 @@ def manifest_references(layout: Layout, index: Index) -> set[str]:
     from .manifest import parse_manifest
 
     reached: set[str] = set()
-    for digest in index.entries:
+    for digest in artifacts:
         path = layout.blob(digest)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             continue
         try:
-            reached.update(parse_manifest(data, str(path)).blob_digests)
+            reached.update(parse_manifest(data, str(path), check_titles=False).blob_digests)
         except CorruptStoreError as error:
             raise CorruptStoreError(
                 f"gc stopped: {error.message}",
@@ -99,6 +98,8 @@ def list_blobs(layout: Layout) -> dict[str, int]:
 
 def live_pins(layout: Layout) -> set[str]:
     """Return the pins of every ingest whose lease is still locked by a running process."""
+    from .ingest import LEASE, read_pins
+
     pins: set[str] = set()
     for folder in _staging_folders(layout):
         lease = folder / LEASE
@@ -113,6 +114,8 @@ def live_pins(layout: Layout) -> set[str]:
 
 def abandoned_staging(layout: Layout, grace: float | None = None) -> list[tuple[str, int]]:
     """Return staging folders with no live ingest, older than ``grace`` seconds."""
+    from .ingest import LEASE
+
     grace = staging_grace() if grace is None else grace
     now = time.time()
     found = []
@@ -155,16 +158,28 @@ def plan_gc(layout: Layout, only: set[str] | None = None, grace: float | None = 
     what it unreferenced) and skips staging.
     """
     pins = live_pins(layout)
-    index = load_index(layout)
-    present = list_blobs(layout)
     if only is not None:
-        present = {digest: size for digest, size in present.items() if digest in only}
-        marked = mark(index, pins)
-    else:
-        marked = mark(index, pins) | manifest_references(layout, index)
-    blobs = sweep(present, marked)
-    staging = [] if only is not None else abandoned_staging(layout, grace)
-    return SweepPlan(tuple(blobs), tuple(staging))
+        # A delete reclaims a few blobs: look up just those, not the whole store.
+        present = stat_blobs(layout, only)
+        return SweepPlan(tuple(sweep(present, mark(still_referenced(layout, only), pins))), ())
+
+    artifacts, referenced = load_roots(layout)
+    present = list_blobs(layout)
+    marked = mark(referenced, pins) | manifest_references(layout, artifacts)
+    return SweepPlan(tuple(sweep(present, marked)), tuple(abandoned_staging(layout, grace)))
+
+
+def stat_blobs(layout: Layout, digests: Iterable[str]) -> dict[str, int]:
+    """Return the sizes of those of ``digests`` that are present as blob files."""
+    present: dict[str, int] = {}
+    for digest in digests:
+        if not is_hex_digest(digest):
+            continue
+        try:
+            present[digest] = os.lstat(layout.blob(digest)).st_size
+        except FileNotFoundError:
+            continue
+    return present
 
 
 def execute(layout: Layout, plan: SweepPlan) -> int:
@@ -224,6 +239,6 @@ def clean_staging(layout: Layout) -> int:
 def _remove_stale_views(layout: Layout) -> None:
     from .views import stale_views
 
-    kept = set(load_index(layout).entries)
+    kept, _ = load_roots(layout, with_references=False)
     for path in stale_views(layout, kept):
         shutil.rmtree(path, ignore_errors=True)

@@ -1,59 +1,94 @@
 """The index: which manifests the store keeps, under which names, since when.
 
-``manifests/index.json`` is the single root set of the store. It maps each
-kept manifest digest to its kind, names (``name:tag``), creation time, the
-blobs its manifest references and the summary row that listings print, so
-listing, delete and gc never open a manifest per artifact. It is rewritten
-whole, atomically, under ``locks/index.lock``.
+``manifests/index.db`` is the single root set of the store, an SQLite
+database. Each kept manifest is one ``artifact`` row: its kind, names
+(``name:tag``), creation time, size and the summary row that listings print.
+The ``reference`` table lists every blob each manifest reaches, so listing,
+delete and gc never open a manifest per artifact, and a delete finds the blobs
+only it used with one indexed query instead of a scan of the whole store.
+
+Every change is one SQLite transaction, taken under ``locks/index.lock`` so
+that writers also follow the store's own lock protocol. SQLite's rollback
+journal makes each transaction atomic and durable across a crash.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .digest import is_hex_digest
 from .errors import CorruptStoreError
-from .fsutil import atomic_write
+from .fsutil import fsync_dir, raise_if_no_space
 from .layout import Layout
 from .locks import file_lock
 from .manifest import KINDS
 
-INDEX_SCHEMA_VERSION = 1
+# Stored in the database header (PRAGMA application_id): the bytes "ilfs".
+APPLICATION_ID = 0x696C6673
+INDEX_SCHEMA_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE artifact (
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE CHECK (length(digest) = 64 AND digest NOT GLOB '*[^0-9a-f]*'),
+    kind TEXT NOT NULL,
+    created TEXT NOT NULL,
+    names TEXT NOT NULL,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    summary TEXT NOT NULL
+);
+CREATE TABLE reference (
+    artifact INTEGER NOT NULL REFERENCES artifact (id),
+    blob TEXT NOT NULL CHECK (length(blob) = 64 AND blob NOT GLOB '*[^0-9a-f]*'),
+    size INTEGER NOT NULL CHECK (size >= 0),
+    PRIMARY KEY (artifact, blob)
+) WITHOUT ROWID;
+CREATE INDEX reference_by_blob ON reference (blob);
+"""
+
+# Seconds a reader or writer waits for SQLite's own lock while another
+# process commits; commits take milliseconds, so this only matters on a stall.
+BUSY_SECONDS = 60.0
+
+# Summary fields that hold the manifest digest (hex) of another artifact.
+LINK_FIELDS = ("base", "dataset", "subject", "teacher")
 
 
 @dataclass
 class Entry:
-    """One kept artifact, keyed by its manifest digest (hex)."""
+    """One kept artifact, keyed by its manifest digest (hex).
+
+    ``blobs`` maps every blob the manifest reaches, the manifest itself
+    included, to its size. It is None when the index was loaded without
+    blob lists, so code that needs them fails loudly instead of seeing none.
+    """
 
     digest: str
     kind: str
     created: str
     names: list[str] = field(default_factory=list)
     size: int = 0
-    # Every blob the manifest reaches, the manifest itself included, with its size.
-    blobs: dict[str, int] = field(default_factory=dict)
+    blobs: dict[str, int] | None = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
 
-    def to_json(self) -> dict:
-        return {
-            "kind": self.kind,
-            "created": self.created,
-            "names": sorted(self.names),
-            "size": self.size,
-            "blobs": dict(sorted(self.blobs.items())),
-            "summary": self.summary,
-        }
+    def blob_list(self) -> dict[str, int]:
+        if self.blobs is None:
+            raise RuntimeError(f"the blob list of {self.digest} was not loaded; load the index with with_blobs=True")
+        return self.blobs
 
 
 @dataclass
 class Index:
-    """The parsed index document."""
+    """The kept artifacts, as loaded; ``with_blobs`` records whether blob lists were read."""
 
     entries: dict[str, Entry] = field(default_factory=dict)
+    with_blobs: bool = True
 
     def of_kind(self, kind: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.kind == kind]
@@ -72,68 +107,142 @@ class Index:
         reached: set[str] = set()
         for entry in self.entries.values():
             reached.add(entry.digest)
-            reached.update(entry.blobs)
+            reached.update(entry.blob_list())
         return reached
 
-    def to_bytes(self) -> bytes:
-        document = {
-            "schemaVersion": INDEX_SCHEMA_VERSION,
-            "artifacts": {digest: self.entries[digest].to_json() for digest in sorted(self.entries)},
-        }
-        return json.dumps(document, indent=1, sort_keys=True).encode() + b"\n"
+
+# -- opening ---------------------------------------------------------------
 
 
-def load_index(layout: Layout) -> Index:
-    """Read the index; a missing index is an empty store, a damaged one an error."""
-    path = layout.index
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open an existing index for reading and writing; raise FileNotFoundError when there is none.
+
+    Readers open it writable too: after a crashed writer, the first reader
+    rolls the database back from its journal, which needs write access.
+    """
+    if not path.exists():
+        raise FileNotFoundError(path)
     try:
-        data = path.read_bytes()
+        db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=BUSY_SECONDS, isolation_level=None)
+    except sqlite3.OperationalError as error:
+        if not path.exists():
+            raise FileNotFoundError(path) from error
+        _corrupt(path, str(error))
+    try:
+        db.execute("PRAGMA synchronous = FULL")
+        application_id, version = db.execute("PRAGMA application_id").fetchone()[0], db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        db.close()
+        _corrupt(path, str(error))
+    if application_id != APPLICATION_ID or version != INDEX_SCHEMA_VERSION:
+        db.close()
+        _corrupt(path, f"not an ilabfs index of schema version {INDEX_SCHEMA_VERSION} (application_id {application_id:#x}, user_version {version})")
+    return db
+
+
+def _create(path: Path, entries: Iterable[Entry] = ()) -> None:
+    """Write a complete index to a temporary file and rename it over ``path``.
+
+    Readers see the old index or the new one; a crash leaves at most the
+    temporary file, which the next write replaces.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
+            db.execute("BEGIN")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            for entry in entries:
+                _insert(db, entry)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise_if_no_space(error, path, 0)
+        raise
+    except sqlite3.OperationalError as error:
+        tmp.unlink(missing_ok=True)
+        if "full" in str(error):
+            raise_if_no_space(OSError(28, str(error)), path, 0)
+        raise
+    fsync_dir(path.parent)
+
+
+# -- reading ---------------------------------------------------------------
+
+
+def load_index(layout: Layout, *, with_blobs: bool = False) -> Index:
+    """Read the index; a missing index is an empty store, a damaged one an error.
+
+    Without ``with_blobs`` every entry's ``blobs`` is None: listing and
+    resolving refs need only the rows.
+    """
+    try:
+        db = _connect(layout.index)
     except FileNotFoundError:
-        return Index()
-    return parse_index(data, path)
-
-
-def parse_index(data: bytes, path: Path) -> Index:
+        return Index(with_blobs=with_blobs)
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as error:
-        _corrupt(path, f"not valid JSON ({error})")
-    if not isinstance(document, dict) or type(document.get("schemaVersion")) is not int or document["schemaVersion"] != INDEX_SCHEMA_VERSION:
-        _corrupt(path, f"schemaVersion is not {INDEX_SCHEMA_VERSION}")
-    artifacts = document.get("artifacts")
-    if not isinstance(artifacts, dict):
-        _corrupt(path, "artifacts is not an object")
-    index = Index()
-    for digest, raw in artifacts.items():
-        index.entries[digest] = _entry(digest, raw, path)
+        db.execute("BEGIN")
+        return _read(db, layout.index, with_blobs)
+    finally:
+        db.close()
+
+
+def _read(db: sqlite3.Connection, path: Path, with_blobs: bool) -> Index:
+    index = Index(with_blobs=with_blobs)
+    by_id: dict[int, Entry] = {}
+    try:
+        rows = db.execute("SELECT id, digest, kind, created, names, size, summary FROM artifact").fetchall()
+        for row in rows:
+            entry = _entry(row, path)
+            index.entries[entry.digest] = entry
+            by_id[row[0]] = entry
+        if with_blobs:
+            for entry in by_id.values():
+                entry.blobs = {}
+            for artifact, blob, size in db.execute("SELECT artifact, blob, size FROM reference"):
+                owner = by_id.get(artifact)
+                if owner is None:
+                    _corrupt(path, f"a reference to blob {blob} belongs to no artifact")
+                owner.blobs[blob] = size
+    except sqlite3.DatabaseError as error:
+        _corrupt(path, str(error))
     return index
 
 
-def _entry(digest: str, raw: object, path: Path) -> Entry:
-    if not is_hex_digest(digest) or not isinstance(raw, dict):
-        _corrupt(path, f"artifact {digest!r} is malformed")
-    kind = raw.get("kind")
-    names = raw.get("names")
-    blobs = raw.get("blobs")
+def _entry(row: tuple, path: Path) -> Entry:
+    _, digest, kind, created, names_text, size, summary_text = row
     if kind not in KINDS:
         _corrupt(path, f"artifact {digest} has unknown kind {kind!r}")
+    try:
+        names = json.loads(names_text)
+        summary = json.loads(summary_text)
+    except (TypeError, ValueError):
+        _corrupt(path, f"artifact {digest} has malformed names or summary")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         _corrupt(path, f"artifact {digest} has malformed names")
-    if not isinstance(blobs, dict) or not all(is_hex_digest(b) and isinstance(n, int) and n >= 0 for b, n in blobs.items()):
-        _corrupt(path, f"artifact {digest} has a malformed blob list")
-    if type(raw.get("size")) is not int or not _is_timestamp(raw.get("created")):
-        _corrupt(path, f"artifact {digest} has a malformed size or creation time")
-    summary = raw.get("summary", {})
     if not isinstance(summary, dict):
         _corrupt(path, f"artifact {digest} has a malformed summary")
+    if type(size) is not int or not _is_timestamp(created):
+        _corrupt(path, f"artifact {digest} has a malformed size or creation time")
     for key in LINK_FIELDS:
         if key in summary and not (isinstance(summary[key], str) and is_hex_digest(summary[key])):
             _corrupt(path, f"artifact {digest} has a malformed {key} link {summary[key]!r}")
-    return Entry(digest, kind, raw["created"], list(names), raw["size"], dict(blobs), summary)
-
-
-# Summary fields that hold the manifest digest (hex) of another artifact.
-LINK_FIELDS = ("base", "dataset", "subject", "teacher")
+    return Entry(digest, kind, created, names, size, None, summary)
 
 
 def _is_timestamp(value: object) -> bool:
@@ -148,6 +257,76 @@ def _is_timestamp(value: object) -> bool:
     return True
 
 
+def load_roots(layout: Layout, *, with_references: bool = True) -> tuple[set[str], set[str]]:
+    """Return the kept manifest digests and every blob they reach, read in one transaction.
+
+    This is gc's root set. Every row is checked as a listing checks it, and
+    SQLite checks the file's structure first, so a damaged index stops gc
+    instead of shrinking what it keeps.
+    """
+    try:
+        db = _connect(layout.index)
+    except FileNotFoundError:
+        return set(), set()
+    try:
+        db.execute("BEGIN")
+        if with_references:
+            damage = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if damage != ["ok"]:
+                _corrupt(layout.index, "; ".join(damage[:3]))
+        artifacts = set(_read(db, layout.index, with_blobs=False).entries)
+        blobs = {blob for (blob,) in db.execute("SELECT DISTINCT blob FROM reference")} if with_references else set()
+        return artifacts, blobs
+    except sqlite3.DatabaseError as error:
+        _corrupt(layout.index, str(error))
+    finally:
+        db.close()
+
+
+def still_referenced(layout: Layout, blobs: Iterable[str]) -> set[str]:
+    """Return those of ``blobs`` that some kept artifact references, by index lookups."""
+    try:
+        db = _connect(layout.index)
+    except FileNotFoundError:
+        return set()
+    try:
+        db.execute("BEGIN")
+        return {blob for blob in blobs if db.execute("SELECT 1 FROM reference WHERE blob = ? LIMIT 1", (blob,)).fetchone()}
+    except sqlite3.DatabaseError as error:
+        _corrupt(layout.index, str(error))
+    finally:
+        db.close()
+
+
+def integrity_problems(layout: Layout) -> list[str]:
+    """Return what SQLite's own consistency check finds wrong with the index file; empty when sound."""
+    try:
+        db = _connect(layout.index)
+    except FileNotFoundError:
+        return []
+    try:
+        rows = [row[0] for row in db.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+    finally:
+        db.close()
+    return [] if rows == ["ok"] else rows
+
+
+def blob_sizes(layout: Layout) -> frozenset[int]:
+    """Return the distinct sizes of the referenced blobs; an ingest pre-hashes files of these sizes."""
+    try:
+        db = _connect(layout.index)
+    except FileNotFoundError:
+        return frozenset()
+    try:
+        return frozenset(size for (size,) in db.execute("SELECT DISTINCT size FROM reference"))
+    except sqlite3.DatabaseError as error:
+        _corrupt(layout.index, str(error))
+    finally:
+        db.close()
+
+
 def _corrupt(path: Path, reason: str) -> None:
     raise CorruptStoreError(
         f"index {path} is unreadable: {reason}",
@@ -156,14 +335,165 @@ def _corrupt(path: Path, reason: str) -> None:
     )
 
 
-def save_index(layout: Layout, index: Index) -> None:
-    atomic_write(layout.index, index.to_bytes())
+# -- writing ---------------------------------------------------------------
+
+
+class OpenIndex(Index):
+    """An index loaded inside an open transaction; queries see that transaction's state."""
+
+    db: sqlite3.Connection
+    path: Path
+
+    def blobs_of(self, digests: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Return the stored blob lists of the given artifacts."""
+        found: dict[str, dict[str, int]] = {}
+        for digest in digests:
+            rows = self.db.execute(
+                "SELECT r.blob, r.size FROM reference r JOIN artifact a ON a.id = r.artifact WHERE a.digest = ?", (digest,)
+            )
+            found[digest] = dict(rows.fetchall())
+        return found
+
+    def unshared_blobs(self, removed: set[str]) -> list[tuple[str, int]]:
+        """Return the blobs that only the ``removed`` artifacts reference, with sizes, sorted."""
+        freed: dict[str, int] = {}
+        lists = self.blobs_of(removed)
+        for blobs in lists.values():
+            for blob, size in blobs.items():
+                if blob in freed:
+                    continue
+                users = {digest for (digest,) in self.db.execute(
+                    "SELECT a.digest FROM reference r JOIN artifact a ON a.id = r.artifact WHERE r.blob = ?", (blob,)
+                )}
+                if users <= removed:
+                    freed[blob] = size
+        return sorted(freed.items())
+
+    def stored_bytes(self, digests: Iterable[str]) -> int:
+        """Return the bytes of the distinct blobs that the given artifacts reference."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (digest TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.execute("DELETE FROM temp.wanted")
+        self.db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", ((digest,) for digest in digests))
+        (total,) = self.db.execute(
+            "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(r.size) AS size FROM temp.wanted w"
+            " JOIN artifact a ON a.digest = w.digest JOIN reference r ON r.artifact = a.id GROUP BY r.blob)"
+        ).fetchone()
+        return total
+
+    def exclusive_bytes(self) -> dict[str, int]:
+        """Return, per artifact, the bytes only it references: what deleting it alone would free."""
+        rows = self.db.execute(
+            "SELECT a.digest, SUM(r.size) FROM reference r JOIN artifact a ON a.id = r.artifact"
+            " WHERE NOT EXISTS (SELECT 1 FROM reference o WHERE o.blob = r.blob AND o.artifact != r.artifact)"
+            " GROUP BY a.id"
+        )
+        found = dict.fromkeys(self.entries, 0)
+        found.update(rows.fetchall())
+        return found
 
 
 @contextlib.contextmanager
-def editing_index(layout: Layout, timeout: float | None = None) -> Iterator[Index]:
-    """Hold the index lock, yield the current index, and save it if the block succeeds."""
+def editing_index(layout: Layout, timeout: float | None = None) -> Iterator[OpenIndex]:
+    """Hold the index lock, yield the current index, and commit the changes if the block succeeds.
+
+    The yielded index has no blob lists; an entry added to it must carry its
+    own. Entries removed from ``entries`` are deleted, added ones inserted,
+    and changed names, sizes, creation times or summaries updated.
+    """
     with file_lock(layout.locks / "index.lock", timeout=timeout):
-        index = load_index(layout)
+        if not layout.index.exists():
+            _create(layout.index)
+        db = _connect(layout.index)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            loaded = _read(db, layout.index, with_blobs=False)
+            index = OpenIndex(loaded.entries, with_blobs=False)
+            index.db, index.path = db, layout.index
+            before = {digest: _row_state(entry) for digest, entry in index.entries.items()}
+            try:
+                yield index
+                _apply(db, before, index)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            if "full" in str(error):
+                raise_if_no_space(OSError(28, str(error)), layout.index, 0)
+            raise
+        finally:
+            db.close()
+
+
+@contextlib.contextmanager
+def reading_index(layout: Layout) -> Iterator[Index]:
+    """Yield the index inside one read transaction, so queries such as a delete plan see one state."""
+    try:
+        db = _connect(layout.index)
+    except FileNotFoundError:
+        yield Index()
+        return
+    try:
+        db.execute("BEGIN")
+        loaded = _read(db, layout.index, with_blobs=False)
+        index = OpenIndex(loaded.entries, with_blobs=False)
+        index.db, index.path = db, layout.index
         yield index
-        save_index(layout, index)
+    finally:
+        db.close()
+
+
+def _row_state(entry: Entry) -> tuple:
+    return (entry.kind, entry.created, tuple(entry.names), entry.size, json.dumps(entry.summary, sort_keys=True))
+
+
+def _apply(db: sqlite3.Connection, before: dict[str, tuple], index: Index) -> None:
+    for digest in before.keys() - index.entries.keys():
+        _delete(db, digest)
+    for digest, entry in index.entries.items():
+        state = before.get(digest)
+        if state is None:
+            _insert(db, entry)
+        elif state != _row_state(entry):
+            db.execute(
+                "UPDATE artifact SET kind = ?, created = ?, names = ?, size = ?, summary = ? WHERE digest = ?",
+                (entry.kind, entry.created, _names_text(entry), entry.size, _summary_text(entry), digest),
+            )
+
+
+def _insert(db: sqlite3.Connection, entry: Entry) -> None:
+    blobs = entry.blob_list()
+    cursor = db.execute(
+        "INSERT INTO artifact (digest, kind, created, names, size, summary) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry.digest, entry.kind, entry.created, _names_text(entry), entry.size, _summary_text(entry)),
+    )
+    db.executemany("INSERT INTO reference (artifact, blob, size) VALUES (?, ?, ?)", [(cursor.lastrowid, blob, size) for blob, size in blobs.items()])
+
+
+def _delete(db: sqlite3.Connection, digest: str) -> None:
+    db.execute("DELETE FROM reference WHERE artifact = (SELECT id FROM artifact WHERE digest = ?)", (digest,))
+    db.execute("DELETE FROM artifact WHERE digest = ?", (digest,))
+
+
+def _names_text(entry: Entry) -> str:
+    return json.dumps(sorted(entry.names), separators=(",", ":"))
+
+
+def _summary_text(entry: Entry) -> str:
+    return json.dumps(entry.summary, sort_keys=True, separators=(",", ":"))
+
+
+def save_index(layout: Layout, index: Index) -> None:
+    """Replace the whole index with ``index``, whose entries must all carry blob lists.
+
+    Call it with ``locks/index.lock`` held, or on a store no other process uses.
+    """
+    journal = layout.index.with_name(layout.index.name + "-journal")
+    if journal.exists():
+        # Opening rolls a crashed writer's transaction back, so its journal
+        # cannot be applied to the new file that takes the old one's name.
+        with contextlib.suppress(FileNotFoundError, CorruptStoreError, sqlite3.DatabaseError):
+            _connect(layout.index).close()
+        journal.unlink(missing_ok=True)
+    _create(layout.index, index.entries.values())

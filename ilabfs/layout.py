@@ -3,9 +3,9 @@
 The tree (specified in docs/format.md)::
 
     <root>/
-      ilabfs-layout          format marker: {"ilabfsLayoutVersion": 1}
+      ilabfs-layout          format marker: {"ilabfsLayoutVersion": 2}
       blobs/blake3/<hex>     file contents, config documents and manifests
-      manifests/index.json   names and tags -> manifest digests, with listing rows
+      manifests/index.db     SQLite: names and tags -> manifest digests, listing rows, blob references
       staging/<ingest-id>/   in-flight ingests, each with its lease file
       views/<kind>/<hex>/    materialised views made by ilab model path
       locks/                 lock files (index.lock, gc.lock)
@@ -23,9 +23,11 @@ from .digest import ALGORITHM
 from .errors import CorruptStoreError, NotFoundError, UnsupportedFormatError
 from .fsutil import atomic_write
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 MARKER = "ilabfs-layout"
 SUPPORTED_VERSIONS = frozenset({LAYOUT_VERSION})
+# Versions this release converts in place when it opens the store.
+UPGRADABLE_VERSIONS = frozenset({1})
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Layout:
 
     @property
     def index(self) -> Path:
-        return self.manifests / "index.json"
+        return self.manifests / "index.db"
 
     @property
     def staging(self) -> Path:
@@ -67,7 +69,7 @@ class Layout:
 
 
 def open_layout(root: Path, *, create: bool) -> Layout:
-    """Check the format marker of the store at ``root``, creating the store if asked."""
+    """Check the format marker of the store at ``root``, creating or upgrading the store if needed."""
     layout = Layout(root)
     if not layout.marker.exists():
         if not create:
@@ -77,6 +79,11 @@ def open_layout(root: Path, *, create: bool) -> Layout:
                 path=str(root),
             )
         _create(layout)
+    version = read_version(layout)
+    if type(version) is int and version in UPGRADABLE_VERSIONS:
+        from .upgrade import upgrade
+
+        upgrade(layout)
     _check_version(layout)
     return layout
 
@@ -84,21 +91,27 @@ def open_layout(root: Path, *, create: bool) -> Layout:
 def _create(layout: Layout) -> None:
     for folder in (layout.blobs, layout.manifests, layout.staging, layout.locks):
         folder.mkdir(parents=True, exist_ok=True)
-    marker = json.dumps({"ilabfsLayoutVersion": LAYOUT_VERSION}).encode() + b"\n"
     # Two processes may create the store at once; both write the same bytes.
-    atomic_write(layout.marker, marker)
+    write_marker(layout)
 
 
-def _check_version(layout: Layout) -> None:
+def write_marker(layout: Layout, version: int = LAYOUT_VERSION) -> None:
+    atomic_write(layout.marker, json.dumps({"ilabfsLayoutVersion": version}).encode() + b"\n")
+
+
+def read_version(layout: Layout) -> object:
     try:
-        document = json.loads(layout.marker.read_bytes())
-        version = document["ilabfsLayoutVersion"]
+        return json.loads(layout.marker.read_bytes())["ilabfsLayoutVersion"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CorruptStoreError(
             f"format marker {layout.marker} is unreadable: {error}",
-            hint='it must contain {"ilabfsLayoutVersion": 1}; run ilab fsck',
+            hint=f'it must contain {{"ilabfsLayoutVersion": {LAYOUT_VERSION}}}; run ilab fsck',
             path=str(layout.marker),
         ) from error
+
+
+def _check_version(layout: Layout) -> None:
+    version = read_version(layout)
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise UnsupportedFormatError(
             f"store {layout.root} uses format version {version!r}, "

@@ -40,7 +40,7 @@ def rebuild_index(layout: Layout) -> RebuildResult:
     with file_lock(layout.locks / "index.lock"):
         saved = None
         try:
-            index = load_index(layout)
+            index = load_index(layout, with_blobs=True)
         except CorruptStoreError:
             saved = _quarantine_index(layout)
             index = Index()
@@ -114,8 +114,12 @@ MAX_MANIFEST_BYTES = 16 << 20
 
 
 def _quarantine_index(layout: Layout) -> str:
+    """Move the unreadable index, and any journal of a crashed writer with it, aside."""
     folder = layout.quarantine / time.strftime("%Y%m%dT%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "index.json"
+    target = folder / layout.index.name
+    journal = layout.index.with_name(layout.index.name + "-journal")
     os.rename(layout.index, target)
+    if journal.exists():
+        os.rename(journal, folder / journal.name)
     return str(target)

@@ -12,20 +12,26 @@ import datetime
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import gc, hashcache
+from typing import TYPE_CHECKING
+
 from .digest import format_digest, short_id
 from .errors import AlreadyExistsError, CorruptStoreError, InvalidInputError, NoSpaceError
 from .fsutil import free_bytes
-from .hashing import Progress
-from .index import Entry, Index, editing_index, load_index
-from .ingest import MODES, Ingest, IngestStats
+from .index import Entry, Index, blob_sizes, editing_index, load_index
 from .layout import Layout, open_layout
-from .manifest import Layer, Manifest, build_manifest, config_bytes, parse_config, parse_manifest
+from .manifest import Manifest, parse_config, parse_manifest
 from .refs import full_name, resolve
-from .scan import SourceFile
+
+if TYPE_CHECKING:
+    # Hashing, ingest and xattr modules load only when an add runs, so
+    # listing and resolving refs start fast.
+    from .hashing import Progress
+    from .ingest import Ingest, IngestStats
+    from .manifest import Layer
+    from .scan import SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ class AddResult:
     name: str | None
     kind: str
     new: bool
-    stats: IngestStats = field(default_factory=IngestStats)
+    stats: IngestStats | None = None
 
     @property
     def id(self) -> str:
@@ -61,8 +67,8 @@ class Store:
 
     # -- reading ------------------------------------------------------------
 
-    def index(self) -> Index:
-        return load_index(self.layout)
+    def index(self, with_blobs: bool = False) -> Index:
+        return load_index(self.layout, with_blobs=with_blobs)
 
     def resolve(self, kind: str, ref: str, index: Index | None = None) -> Entry:
         return resolve(index or self.index(), kind, ref)
@@ -109,6 +115,9 @@ class Store:
         ``progress`` is called with byte counts as files are read; if it has a
         ``total`` attribute, that is set to the bytes to read first.
         """
+        from .ingest import MODES
+        from .manifest import Layer
+
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         name = full_name(name) if name is not None else None
@@ -119,9 +128,7 @@ class Store:
         self._check_space(sources, mode)
         if progress is not None and hasattr(progress, "total"):
             progress.total = sum(source.size for source in sources)
-        known_sizes = frozenset(size for entry in index.entries.values() for size in entry.blobs.values())
-
-        with self.transaction(known_sizes) as ingest:
+        with self.transaction(blob_sizes(self.layout)) as ingest:
             ingest.planned_bytes = sum(source.size for source in sources) if mode == "copy" else 0
             layers = [Layer(src.title, ingest.commit_file(src, mode, progress), src.size) for src in sources]
             result = self.finish_artifact(ingest, kind, layers, config, name, summary=summary, subject=subject, force=force)
@@ -137,6 +144,9 @@ class Store:
         Callers that write blobs themselves (a pull) commit them through the
         ingest and end with finish_artifact(), which names the artifact.
         """
+        from . import gc
+        from .ingest import Ingest
+
         gc.clean_staging(self.layout)
         ingest = Ingest(self.layout, known_sizes)
         try:
@@ -162,22 +172,34 @@ class Store:
 
         Every layer's blob must have been committed or pinned by ``ingest``.
         """
+        from .manifest import build_manifest, config_bytes
+
         name = full_name(name) if name is not None else None
         ingest.seal()
         config_data = config_bytes(config)
         config_digest = ingest.commit_bytes(config_data)
-        subject_ref = (subject.digest, subject.blobs.get(subject.digest, 0)) if subject else None
+        subject_ref = (subject.digest, self._blob_size(subject.digest)) if subject else None
         manifest_data = build_manifest(kind, config_digest, len(config_data), layers, subject_ref)
         digest = ingest.commit_bytes(manifest_data)
 
         blobs = {layer.digest: layer.size for layer in layers}
         blobs[config_digest] = len(config_data)
         blobs[digest] = len(manifest_data)
-        new = self._name_artifact(kind, digest, name, blobs, sum(layer.size for layer in layers), summary or {}, force)
-        stored_name = next((n for n in self.index().entries[digest].names if name and n.casefold() == name.casefold()), name)
+        new, stored_name = self._name_artifact(kind, digest, name, blobs, sum(layer.size for layer in layers), summary or {}, force)
         return AddResult(digest, stored_name, kind, new, ingest.stats)
 
-    def _name_artifact(self, kind: str, digest: str, name: str | None, blobs: dict, size: int, summary: dict, force: bool) -> bool:
+    def _blob_size(self, digest: str) -> int:
+        try:
+            return os.stat(self.layout.blob(digest)).st_size
+        except FileNotFoundError:
+            raise CorruptStoreError(
+                f"manifest {format_digest(digest)} is missing from {self.layout.blob(digest)}",
+                hint="run ilab fsck to see what it affects",
+                digest=digest,
+            ) from None
+
+    def _name_artifact(self, kind: str, digest: str, name: str | None, blobs: dict, size: int, summary: dict, force: bool) -> tuple[bool, str | None]:
+        """Record the artifact and its name; return whether it is new and the name's stored spelling."""
         with editing_index(self.layout) as index:
             if name:
                 self._check_name_free(kind, name, digest, force, index)
@@ -191,7 +213,8 @@ class Store:
                 index.entries[digest] = entry
             if name and name.casefold() not in {n.casefold() for n in entry.names}:
                 entry.names.append(name)
-        return new
+            stored = next((n for n in entry.names if name and n.casefold() == name.casefold()), name)
+        return new, stored
 
     def _check_not_overlapping(self, sources: list[SourceFile]) -> None:
         """Reject any source file that lies inside the store.
@@ -256,6 +279,8 @@ class Store:
             fd = os.open(source.path, os.O_RDONLY)
         except OSError:
             return False
+        from . import hashcache
+
         try:
             digest = hashcache.lookup(fd, os.fstat(fd))
         finally:
@@ -265,6 +290,8 @@ class Store:
 
 def _roll_back(layout: Layout, pins: set[str]) -> None:
     """Remove the blobs a failed add committed, unless something else references or pins them."""
+    from . import gc
+
     if not pins:
         return
     try:

@@ -1,7 +1,7 @@
 """Space accounting: per-artifact exclusive bytes and the store-wide ``df`` figures.
 
-Everything here is computed from the index and one scan of ``blobs/``; no
-manifest is opened.
+Everything here is computed from the index, loaded with its blob lists, and
+one scan of ``blobs/``; no manifest is opened.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def reference_counts(index: Index) -> Counter[str]:
     """Return how many kept artifacts reference each blob."""
     counts: Counter[str] = Counter()
     for entry in index.entries.values():
-        counts.update(entry.blobs.keys())
+        counts.update(entry.blob_list().keys())
     return counts
 
 
@@ -26,7 +26,7 @@ def exclusive_bytes(index: Index) -> dict[str, int]:
     """Return, per artifact, the bytes only it references: what deleting it would free."""
     counts = reference_counts(index)
     return {
-        digest: sum(size for blob, size in entry.blobs.items() if counts[blob] == 1)
+        digest: sum(size for blob, size in entry.blob_list().items() if counts[blob] == 1)
         for digest, entry in index.entries.items()
     }
 
@@ -35,7 +35,7 @@ def unique_bytes(index: Index, digests: list[str]) -> int:
     """Return the bytes of the distinct blobs that the given artifacts reference."""
     seen: dict[str, int] = {}
     for digest in digests:
-        seen.update(index.entries[digest].blobs)
+        seen.update(index.entries[digest].blob_list())
     return sum(seen.values())
 
 
@@ -59,11 +59,11 @@ class Usage:
 
 def usage(layout: Layout, index: Index) -> Usage:
     present = list_blobs(layout)
-    reached = mark(index, ())
+    reached = mark(index.referenced_blobs(), ())
     return Usage(
         artifacts=len(index.entries),
         logical=sum(entry.size for entry in index.entries.values()),
-        undeduplicated=sum(sum(entry.blobs.values()) for entry in index.entries.values()),
+        undeduplicated=sum(sum(entry.blob_list().values()) for entry in index.entries.values()),
         stored=sum(present.values()),
         referenced=sum(size for digest, size in present.items() if digest in reached),
         reclaimable=sum(size for _, size in sweep(present, reached)),

@@ -120,4 +120,6 @@ def blob_names(store: Path) -> set[str]:
 
 
 def read_index(store: Path) -> dict:
-    return json.loads((store / "manifests" / "index.json").read_text())
+    from indexdb import read_index as read
+
+    return read(store)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import blake3
+from indexdb import read_index
 
 
 def blake3_file(path: Path) -> str:
@@ -31,10 +32,7 @@ def check_store(store: Path, verify_hashes: bool = True) -> list[str]:
             if blake3_file(blobs / name) != name:
                 problems.append(f"blob {name} does not hash to its name")
 
-    index_path = store / "manifests" / "index.json"
-    if not index_path.exists():
-        return problems
-    index = json.loads(index_path.read_text())
+    index = read_index(store)
     for digest, entry in index["artifacts"].items():
         missing = [blob for blob in [digest, *entry["blobs"]] if blob not in present]
         if missing:
@@ -48,7 +46,4 @@ def check_store(store: Path, verify_hashes: bool = True) -> list[str]:
 
 
 def named_artifacts(store: Path) -> dict[str, list[str]]:
-    index_path = store / "manifests" / "index.json"
-    if not index_path.exists():
-        return {}
-    return {digest: entry["names"] for digest, entry in json.loads(index_path.read_text())["artifacts"].items()}
+    return {digest: entry["names"] for digest, entry in read_index(store)["artifacts"].items()}

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from conftest import blob_names, read_index
+from indexdb import execute, index_path
 
 
 @pytest.fixture
@@ -20,19 +21,25 @@ def populated(ilab, store_dir, model_pair):
     return read_index(store_dir)
 
 
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 INDEX_DAMAGE = {
-    "truncated": lambda text: text[: len(text) // 2],
-    "not json": lambda text: "<html>oops</html>",
-    "wrong schema": lambda text: json.dumps({"schemaVersion": 7, "artifacts": {}}),
-    "artifacts not an object": lambda text: json.dumps({"schemaVersion": 1, "artifacts": []}),
-    "empty": lambda text: "",
+    "truncated": _truncate,
+    "not sqlite": lambda path: path.write_text("<html>oops</html>"),
+    "empty": lambda path: path.write_bytes(b""),
+    "foreign database": lambda path: execute(path.parent.parent, "PRAGMA application_id = 0"),
+    "unknown kind": lambda path: execute(path.parent.parent, "UPDATE artifact SET kind = 'bogus'"),
+    "summary not json": lambda path: execute(path.parent.parent, "UPDATE artifact SET summary = '{'"),
 }
 
 
 @pytest.mark.parametrize("damage", sorted(INDEX_DAMAGE))
 def test_damaged_index_stops_gc(ilab, store_dir, populated, damage):
-    index = store_dir / "manifests" / "index.json"
-    index.write_text(INDEX_DAMAGE[damage](index.read_text()))
+    index = index_path(store_dir)
+    INDEX_DAMAGE[damage](index)
     before = blob_names(store_dir)
 
     result = ilab("gc")
@@ -43,7 +50,7 @@ def test_damaged_index_stops_gc(ilab, store_dir, populated, damage):
 
     listing = ilab("model", "list")
     assert listing.code == 8
-    assert "index.json" in listing.err
+    assert "index.db" in listing.err
 
 
 def test_unreadable_manifest_stops_gc(ilab, store_dir, populated):

@@ -14,6 +14,7 @@ from ilabfs.errors import InvalidInputError
 from ilabfs.models import add_model
 from ilabfs.store import Store
 from ilabfs_cli.output import size
+from indexdb import execute
 from storecheck import check_store
 
 
@@ -172,17 +173,15 @@ def test_marker_of_wrong_type(ilab, store_dir, model_pair, marker):
     assert "Traceback" not in result.err
 
 
-@pytest.mark.parametrize("field,value", [("created", "yesterday"), ("size", True), ("summary", {"base": ["x"]})])
+@pytest.mark.parametrize(
+    "field,value", [("created", "yesterday"), ("size", "twelve"), ("summary", '{"base": ["x"]}'), ("names", '"base:latest"')]
+)
 def test_index_field_of_wrong_type(ilab, store_dir, model_pair, field, value):
     ilab("model", "add", str(model_pair[0]), "--name", "base")
-    path = store_dir / "manifests" / "index.json"
-    index = json.loads(path.read_text())
-    for entry in index["artifacts"].values():
-        entry[field] = value
-    path.write_text(json.dumps(index))
+    execute(store_dir, f"UPDATE artifact SET {field} = ?", (value,))
     result = ilab("model", "list")
     assert result.code == 8
-    assert "index.json" in result.err
+    assert "index.db" in result.err
 
 
 def test_gc_ignores_folder_in_blobs(ilab, store_dir, model_pair):

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from conftest import read_index
+from indexdb import execute, index_path
 
 
 @pytest.fixture
@@ -124,12 +125,12 @@ def test_name_pointing_at_missing_manifest(ilab, store_dir, two_models):
 
 
 def test_unreadable_index_reported(ilab, store_dir, two_models):
-    (store_dir / "manifests" / "index.json").write_text('{"schemaVersion": 1, "artifacts": ')
+    index_path(store_dir).write_bytes(b"SQLite format 3\x00 but nothing after the header")
     code, report = _fsck(ilab, "--fast")
     assert code == 8
     [problem] = report["problems"]
     assert problem["code"] == "index-unreadable"
-    assert "index.json" in problem["message"]
+    assert "index.db" in problem["message"]
 
 
 def test_garbage_alone_is_clean(ilab, store_dir, two_models):
@@ -183,12 +184,9 @@ def test_hardlink_view_edit_detected(ilab, store_dir, two_models, tmp_path):
 
 
 def test_listing_row_disagreement_found_and_rebuilt(ilab, store_dir, two_models):
-    path = store_dir / "manifests" / "index.json"
-    index = json.loads(path.read_text())
-    entry = index["artifacts"][two_models["tuned:latest"]]
-    entry["summary"]["phase"] = "phase9"
-    entry["size"] += 1
-    path.write_text(json.dumps(index))
+    tuned = two_models["tuned:latest"]
+    summary = read_index(store_dir)["artifacts"][tuned]["summary"]
+    execute(store_dir, "UPDATE artifact SET summary = ?, size = size + 1 WHERE digest = ?", (json.dumps({**summary, "phase": "phase9"}), tuned))
 
     code, report = _fsck(ilab, "--fast")
     assert code == 8
@@ -197,13 +195,13 @@ def test_listing_row_disagreement_found_and_rebuilt(ilab, store_dir, two_models)
     result = ilab("fsck", "--fast", "--rebuild-index", "--json")
     assert result.code == 0
     assert result.json()["rebuild"]["refreshed"] == 1
-    rebuilt = json.loads(path.read_text())["artifacts"][two_models["tuned:latest"]]
+    rebuilt = read_index(store_dir)["artifacts"][tuned]
     assert "phase" not in rebuilt["summary"]
     assert rebuilt["names"] == ["tuned:latest"]
 
 
 def test_lost_index_recovered_from_manifests(ilab, store_dir, two_models):
-    path = store_dir / "manifests" / "index.json"
+    path = index_path(store_dir)
     path.write_text("{ truncated")
     result = ilab("fsck", "--fast", "--rebuild-index")
     assert result.code == 0, result.out + result.err
@@ -211,5 +209,5 @@ def test_lost_index_recovered_from_manifests(ilab, store_dir, two_models):
     rows = ilab("model", "list", "--json").json()["artifacts"]
     assert {row["digest"].split(":")[1] for row in rows} == set(two_models.values())
     assert all(row["names"] == [] for row in rows)
-    [saved] = list((store_dir / "quarantine").glob("*/index.json"))
+    [saved] = list((store_dir / "quarantine").glob("*/index.db"))
     assert saved.read_text() == "{ truncated"

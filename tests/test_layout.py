@@ -56,7 +56,7 @@ def test_blobs_are_read_only(ilab, store_dir, model_pair):
 def test_marker_and_folders(ilab, store_dir, model_pair):
     assert ilab("model", "add", str(model_pair[0]), "--name", "base").code == 0
     marker = json.loads((store_dir / "ilabfs-layout").read_text())
-    assert marker == {"ilabfsLayoutVersion": 1}
+    assert marker == {"ilabfsLayoutVersion": 2}
     for folder in ("blobs/blake3", "manifests", "staging", "locks"):
         assert (store_dir / folder).is_dir()
     assert os.listdir(store_dir / "staging") == []

@@ -14,7 +14,7 @@ import pytest
 import typer.main
 import yaml
 
-from conftest import ROOT, CliResult, cli_env, ilab_command, make_model, make_writable
+from conftest import ROOT, CliResult, cli_env, ilab_command, make_model, make_writable, read_index
 from ilabfs_cli.main import app
 
 
@@ -189,7 +189,7 @@ def test_migrate_stores_no_more_than_unique_input_bytes(migrated):
 
 def test_migrate_links_instead_of_copying(migrated):
     _, store, _, _ = migrated
-    index = json.loads((store / "manifests" / "index.json").read_text())
+    index = read_index(store)
     for digest, entry in index["artifacts"].items():
         if entry["kind"] == "eval":
             continue
@@ -208,7 +208,7 @@ def test_migrate_leaves_old_paths_readable(migrated):
 
 def test_second_run_imports_nothing(migrated):
     tree, store, _, _ = migrated
-    index_before = (store / "manifests" / "index.json").read_bytes()
+    index_before = read_index(store)
     summary = migrate(store, tree, "--json").json()
 
     assert summary["counts"]["imported"] == 0
@@ -216,7 +216,7 @@ def test_second_run_imports_nothing(migrated):
     assert summary["counts"]["failed"] == 0
     assert summary["renamed"] == []
     assert summary["bytesRead"] == 0
-    assert (store / "manifests" / "index.json").read_bytes() == index_before
+    assert read_index(store) == index_before
 
 
 def test_results_with_same_basename_stay_apart(migrated):
@@ -263,13 +263,13 @@ def test_dry_run_on_missing_store_changes_nothing(tree, tmp_path):
 def test_dry_run_after_migration_plans_nothing(tree, tmp_path):
     store = tmp_path / "store"
     migrate(store, tree)
-    index_before = (store / "manifests" / "index.json").read_bytes()
+    index_before = read_index(store)
     blobs_before = sorted(os.listdir(store / "blobs" / "blake3"))
     summary = migrate(store, tree, "--dry-run", "--json").json()
 
     assert summary["counts"]["planned"] == 0
     assert summary["counts"]["present"] == ITEMS
-    assert (store / "manifests" / "index.json").read_bytes() == index_before
+    assert read_index(store) == index_before
     assert sorted(os.listdir(store / "blobs" / "blake3")) == blobs_before
 
 

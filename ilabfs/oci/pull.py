@@ -127,11 +127,11 @@ def adopt(store: Store, artifact: RemoteArtifact, source: BlobSource, *, name: s
     name = full_name(name) if name else None
     if artifact.config and artifact.config.size > CONFIG_LIMIT:
         raise InvalidInputError(f"config document of {source.description} is {artifact.config.size} bytes", hint="check the reference")
-    index = store.index()
+    index = store.index(with_blobs=True)
     _check_name(store, name, artifact, force)
     by_size: dict[int, list[str]] = defaultdict(list)
     for entry in index.entries.values():
-        for blob, size in entry.blobs.items():
+        for blob, size in entry.blob_list().items():
             by_size[size].append(blob)
 
     digests = DigestMap(store.layout)

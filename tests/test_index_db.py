@@ -1,0 +1,132 @@
+"""The SQLite index: conversion of version 1 stores, and disagreements that fsck and gc must catch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import blob_names, read_index
+from indexdb import execute, index_path
+
+
+def _populate(ilab, model_pair) -> None:
+    base, tuned = model_pair
+    assert ilab("model", "add", str(base), "--name", "base").code == 0
+    assert ilab("model", "add", str(tuned), "--name", "tuned", "--base", "base").code == 0
+
+
+def _make_version_1(store_dir) -> dict:
+    """Turn the store back into layout version 1: the index as one JSON document."""
+    artifacts = read_index(store_dir)["artifacts"]
+    document = {"schemaVersion": 1, "artifacts": artifacts}
+    (store_dir / "manifests" / "index.json").write_text(json.dumps(document, indent=1))
+    index_path(store_dir).unlink()
+    (store_dir / "ilabfs-layout").write_text('{"ilabfsLayoutVersion": 1}\n')
+    return artifacts
+
+
+def test_version_1_store_converted(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    before = _make_version_1(store_dir)
+
+    listing = ilab("model", "list", "--json")
+
+    assert listing.code == 0, listing.err
+    assert sorted(row["name"] for row in listing.json()["artifacts"]) == ["base:latest", "tuned:latest"]
+    assert read_index(store_dir)["artifacts"] == before
+    assert json.loads((store_dir / "ilabfs-layout").read_text()) == {"ilabfsLayoutVersion": 2}
+    assert not (store_dir / "manifests" / "index.json").exists()
+    assert ilab("fsck", "--fast").code == 0
+
+
+def test_interrupted_conversion_runs_again(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    before = _make_version_1(store_dir)
+    # A conversion that wrote a database and died before the marker: the JSON
+    # index is still the truth, and a stale database must not win.
+    index_path(store_dir).write_bytes(b"")
+
+    assert ilab("model", "list").code == 0
+    assert read_index(store_dir)["artifacts"] == before
+
+
+def test_unreadable_version_1_index(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    _make_version_1(store_dir)
+    (store_dir / "manifests" / "index.json").write_text('{"schemaVersion": 1, "artifacts": ')
+    blobs = blob_names(store_dir)
+
+    result = ilab("gc")
+
+    assert result.code == 8
+    assert "index.json" in result.err
+    assert "Traceback" not in result.err
+    assert json.loads((store_dir / "ilabfs-layout").read_text()) == {"ilabfsLayoutVersion": 1}
+    assert blob_names(store_dir) == blobs
+
+
+def test_missing_reference_row_found(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    artifacts = read_index(store_dir)["artifacts"]
+    tuned = next(digest for digest, entry in artifacts.items() if entry["names"] == ["tuned:latest"])
+    manifest = json.loads((store_dir / "blobs" / "blake3" / tuned).read_bytes())
+    only_in_tuned = next(
+        layer["digest"].removeprefix("blake3:")
+        for layer in manifest["layers"]
+        if not any(layer["digest"].removeprefix("blake3:") in entry["blobs"] for digest, entry in artifacts.items() if digest != tuned)
+    )
+    execute(store_dir, "DELETE FROM reference WHERE blob = ?", (only_in_tuned,))
+
+    fsck = ilab("fsck", "--fast", "--json")
+    assert fsck.code == 8
+    assert {problem["code"] for problem in fsck.json()["problems"]} == {"index-mismatch"}
+
+    assert ilab("gc").code == 0
+    assert only_in_tuned in blob_names(store_dir)
+
+    assert ilab("fsck", "--fast", "--rebuild-index").code == 0
+    assert only_in_tuned in read_index(store_dir)["artifacts"][tuned]["blobs"]
+    assert ilab("fsck", "--fast").code == 0
+
+
+def test_delete_reclaims_unshared_blobs(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    artifacts = read_index(store_dir)["artifacts"]
+    tuned = next(digest for digest, entry in artifacts.items() if entry["names"] == ["tuned:latest"])
+    base_blobs = set(next(entry["blobs"] for digest, entry in artifacts.items() if digest != tuned))
+    only_tuned = set(artifacts[tuned]["blobs"]) - base_blobs
+
+    result = ilab("model", "delete", "tuned", "--json")
+
+    assert result.code == 0, result.err
+    assert result.json()["blobs"] == len(only_tuned)
+    assert blob_names(store_dir) == base_blobs
+    assert list(read_index(store_dir)["artifacts"]) == [digest for digest in artifacts if digest != tuned]
+
+
+def test_hot_journal_rolled_back(ilab, store_dir, model_pair):
+    """A writer killed inside a commit leaves a hot journal; the next reader restores the old state."""
+    _populate(ilab, model_pair)
+    before = read_index(store_dir)["artifacts"]
+    path = index_path(store_dir)
+    journal = path.with_name(path.name + "-journal")
+    script = (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA cache_size = 1')\n"
+        "db.execute('BEGIN')\n"
+        "db.execute('DELETE FROM reference')\n"
+        "db.execute('DELETE FROM artifact')\n"
+        "db.execute(\"INSERT INTO artifact (digest, kind, created, names, size, summary) VALUES (?, 'model', '2026-01-01T00:00:00Z', '[]', 0, '{}')\", ('0' * 64,))\n"
+        # A tiny page cache makes SQLite spill changed pages into the file before the commit.
+        "os._exit(9)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=False)
+    assert journal.exists()
+    assert os.path.getsize(journal) > 0
+
+    listing = ilab("model", "list", "--json")
+    assert listing.code == 0, listing.err
+    assert read_index(store_dir)["artifacts"] == before
