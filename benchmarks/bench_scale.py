@@ -33,28 +33,21 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
-import platform
 import pstats
 import re
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import common
+
 BENCHMARKS = Path(__file__).resolve().parent
-REPO_ROOT = BENCHMARKS.parent
 GENERATOR = BENCHMARKS / "make_scale_store.py"
 WALK = BENCHMARKS / "walk_model_list.py"
-DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 
 LIST_SECONDS_TARGET = 0.5
 WALK_SPEEDUP_TARGET = 20.0
@@ -85,129 +78,6 @@ finally:
     profiler.disable()
     profiler.dump_stats(output)
 """
-
-
-# -- running and measuring one command ---------------------------------------
-
-
-@dataclass
-class Measurement:
-    """Wall time and peak memory of one finished child process, and the load when it started.
-
-    ``peak_hwm_kib`` is the sampled peak RSS of the command alone, and
-    ``max_rss_kib`` the ru_maxrss of wait4, which is at least the
-    benchmark's own RSS when it forked.
-    """
-
-    command: list[str]
-    wall_seconds: float
-    max_rss_kib: int
-    peak_hwm_kib: int
-    load_average: float
-    stdout: str = field(repr=False)
-
-
-class PeakSampler(threading.Thread):
-    """A thread that records the highest VmHWM of a process and of every process under it.
-
-    VmHWM in /proc/<pid>/status is the peak RSS of the program that the
-    process runs now, counted from its exec. The ru_maxrss of wait4 instead
-    also counts the RSS the child had before exec, which is that of the
-    benchmark itself when it forked. The sampler starts after Popen returns,
-    which is after the exec. Growth in the last interval before a process
-    exits can be missed, and a process that ends before the first sample
-    leaves the peak at 0.
-    """
-
-    def __init__(self, pid: int, interval: float = 0.005) -> None:
-        super().__init__(daemon=True)
-        self.root = pid
-        self.interval = interval
-        self.peak_kib = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            self.sample()
-            self.stopped.wait(self.interval)
-
-    def sample(self) -> None:
-        for pid in self.process_tree():
-            try:
-                with open(f"/proc/{pid}/status", "rb") as handle:
-                    status = handle.read()
-            except OSError:
-                continue
-            match = re.search(rb"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-            # A zombie has no memory map and so no VmHWM line.
-            if match:
-                self.peak_kib = max(self.peak_kib, int(match.group(1)))
-
-    def process_tree(self) -> list[int]:
-        """Return the root pid and its descendants, from the children files of every thread."""
-        pids = [self.root]
-        position = 0
-        while position < len(pids):
-            pid = pids[position]
-            position += 1
-            try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                continue
-            for task in tasks:
-                try:
-                    with open(f"/proc/{pid}/task/{task}/children") as handle:
-                        pids += [int(child) for child in handle.read().split()]
-                except OSError:
-                    continue
-        return pids
-
-
-def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measurement:
-    """Run ``command`` to completion and measure it. Raise RuntimeError if it fails."""
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        sampler = PeakSampler(process.pid)
-        sampler.start()
-        try:
-            # WNOWAIT leaves the child a zombie, so its pid cannot be reused while the sampler stops.
-            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-            wall = time.perf_counter() - started
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            sampler.stopped.set()
-            sampler.join()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        output = stdout.read().decode(errors="replace")
-        if process.returncode != 0:
-            message = stderr.read().decode(errors="replace").strip()
-            raise RuntimeError(f"command failed with exit status {process.returncode}: {' '.join(command)}\n{message}")
-    return Measurement(command, wall, usage.ru_maxrss, sampler.peak_kib, load, output)
-
-
-def drop_page_cache() -> None:
-    os.sync()
-    DROP_CACHES.write_text("3\n")
-
-
-def cold_cache_problem() -> str | None:
-    """Return why the page cache cannot be dropped, or None when it can."""
-    try:
-        drop_page_cache()
-    except OSError as error:
-        reason = f"cannot write {DROP_CACHES} ({error.strerror})"
-        if error.errno in (errno.EACCES, errno.EPERM):
-            reason += ", which needs root"
-        return reason
-    return None
 
 
 # -- building the stores and folders -----------------------------------------
@@ -297,19 +167,6 @@ def clone_store(source: Path, target: Path) -> None:
     os.sync()
 
 
-def remove_tree(path: Path) -> None:
-    """Remove ``path``, making its folders writable first.
-
-    Only folders are changed, never files: a blob's inode may be shared with
-    the store that a copy was made from, and its mode must stay 0444.
-    """
-    if not path.exists():
-        return
-    for folder, _, _ in os.walk(path):
-        os.chmod(folder, 0o700)
-    shutil.rmtree(path)
-
-
 # -- the benchmark phases ----------------------------------------------------
 
 
@@ -317,49 +174,41 @@ def ilab_command(setup: Setup, store: Path, *arguments: str) -> list[str]:
     return [setup.ilab, "--store", str(store), *arguments]
 
 
-def alternate(repeat: int, sides: list[str]):
-    """Yield (round, side) pairs, rotating the order each round so slow periods spread over all sides."""
-    for round_number in range(repeat):
-        shift = round_number % len(sides)
-        for side in sides[shift:] + sides[:shift]:
-            yield round_number, side
-
-
-def expect_footer(measurement: Measurement, count: int) -> None:
+def expect_footer(measurement: common.Measurement, count: int) -> None:
     """Raise unless the listing's last line starts with the expected artifact count."""
     last = measurement.stdout.rstrip("\n").rsplit("\n", 1)[-1]
     if not last.startswith(f"{count} "):
         raise RuntimeError(f"{' '.join(measurement.command[1:])} printed {last!r}, expected {count} artifacts")
 
 
-def bench_listing(setup: Setup) -> dict[str, list[Measurement]]:
+def bench_listing(setup: Setup) -> dict[str, list[common.Measurement]]:
     kinds = setup.large["byKind"]
     expected = {
         "model": kinds["baseModels"] + kinds["checkpoints"],
         "data": kinds["datasets"],
         "eval": kinds["evals"],
     }
-    results: dict[str, list[Measurement]] = {kind: [] for kind in expected}
-    for _, kind in alternate(setup.repeat, list(expected)):
-        measurement = run_measured(ilab_command(setup, setup.large_store, kind, "list"), setup.env)
+    results: dict[str, list[common.Measurement]] = {kind: [] for kind in expected}
+    for _, kind in common.alternate(setup.repeat, list(expected)):
+        measurement = common.run_measured(ilab_command(setup, setup.large_store, kind, "list"), setup.env)
         expect_footer(measurement, expected[kind])
         results[kind].append(measurement)
     return results
 
 
-def bench_walk(setup: Setup, cold: bool) -> dict[str, list[Measurement]]:
+def bench_walk(setup: Setup, cold: bool) -> dict[str, list[common.Measurement]]:
     """Time `ilab model list` on the checkpoint store against the folder walk."""
     models = WALK_BASES + WALK_CHECKPOINTS
     walk = [setup.python, str(WALK), "--models", str(setup.walk_folder / "models"), "--checkpoints", str(setup.walk_folder / "checkpoints")]
-    results: dict[str, list[Measurement]] = {"ilab": [], "walk": []}
-    for _, side in alternate(setup.repeat, ["ilab", "walk"]):
+    results: dict[str, list[common.Measurement]] = {"ilab": [], "walk": []}
+    for _, side in common.alternate(setup.repeat, ["ilab", "walk"]):
         if cold:
-            drop_page_cache()
+            common.drop_page_cache()
         if side == "ilab":
-            measurement = run_measured(ilab_command(setup, setup.checkpoint_store, "model", "list"), setup.env)
+            measurement = common.run_measured(ilab_command(setup, setup.checkpoint_store, "model", "list"), setup.env)
             expect_footer(measurement, models)
         else:
-            measurement = run_measured(walk, setup.env)
+            measurement = common.run_measured(walk, setup.env)
             # The table has a rule above and below the header and one at the end.
             rows = measurement.stdout.count("\n") - 4
             if rows != models:
@@ -368,32 +217,32 @@ def bench_walk(setup: Setup, cold: bool) -> dict[str, list[Measurement]]:
     return results
 
 
-def bench_startup(setup: Setup) -> dict[str, list[Measurement]]:
+def bench_startup(setup: Setup) -> dict[str, list[common.Measurement]]:
     commands = {
         "help": [setup.ilab, "--help"],
         "empty list": ilab_command(setup, setup.empty_store, "model", "list"),
         "typer": [setup.python, "-c", "import typer"],
     }
-    results: dict[str, list[Measurement]] = {side: [] for side in commands}
-    for _, side in alternate(setup.repeat, list(commands)):
-        results[side].append(run_measured(commands[side], setup.env))
+    results: dict[str, list[common.Measurement]] = {side: [] for side in commands}
+    for _, side in common.alternate(setup.repeat, list(commands)):
+        results[side].append(common.run_measured(commands[side], setup.env))
     return results
 
 
-def bench_destructive(setup: Setup, arguments: list[str], check) -> list[Measurement]:
+def bench_destructive(setup: Setup, arguments: list[str], check) -> list[common.Measurement]:
     """Run a command that changes the store on a fresh copy of the large store in each run."""
     results = []
     for round_number in range(setup.repeat):
         copy = setup.run_folder / f"copy-{round_number}"
         clone_store(setup.large_store, copy)
-        measurement = run_measured(ilab_command(setup, copy, *arguments), setup.env)
+        measurement = common.run_measured(ilab_command(setup, copy, *arguments), setup.env)
         check(json.loads(measurement.stdout))
         results.append(measurement)
-        remove_tree(copy)
+        common.remove_tree(copy)
     return results
 
 
-def bench_delete(setup: Setup) -> list[Measurement]:
+def bench_delete(setup: Setup) -> list[common.Measurement]:
     name = setup.large["deleteCandidate"]
 
     def check(result: dict) -> None:
@@ -403,7 +252,7 @@ def bench_delete(setup: Setup) -> list[Measurement]:
     return bench_destructive(setup, ["model", "delete", name, "--json"], check)
 
 
-def bench_gc(setup: Setup) -> list[Measurement]:
+def bench_gc(setup: Setup) -> list[common.Measurement]:
     garbage = setup.large["garbageBlobs"]
 
     def check(result: dict) -> None:
@@ -413,8 +262,8 @@ def bench_gc(setup: Setup) -> list[Measurement]:
     return bench_destructive(setup, ["gc", "--json"], check)
 
 
-def fsck_large_store(setup: Setup) -> tuple[Measurement, dict]:
-    measurement = run_measured(ilab_command(setup, setup.large_store, "fsck", "--fast", "--json"), setup.env)
+def fsck_large_store(setup: Setup) -> tuple[common.Measurement, dict]:
+    measurement = common.run_measured(ilab_command(setup, setup.large_store, "fsck", "--fast", "--json"), setup.env)
     report = json.loads(measurement.stdout)
     codes: dict[str, int] = {}
     for problem in report["problems"]:
@@ -441,7 +290,7 @@ def profile_command(setup: Setup, label: str, arguments: list[str], store: Path 
     full = (["--store", str(target)] if target else []) + arguments
     subprocess.run([setup.python, "-c", PROFILE_SNIPPET, str(stats_file), *full], check=True, env=setup.env, stdout=subprocess.DEVNULL)
     if target is not None and target != store:
-        remove_tree(target)
+        common.remove_tree(target)
     stats = pstats.Stats(str(stats_file))
     stats_file.unlink()
     total = stats.total_tt
@@ -471,7 +320,7 @@ def profile_command(setup: Setup, label: str, arguments: list[str], store: Path 
 
 def short_path(filename: str) -> str:
     """Return a source path relative to the checkout, site-packages or the standard library."""
-    root = f"{REPO_ROOT}/"
+    root = f"{common.REPO_ROOT}/"
     if filename.startswith(root):
         return filename[len(root):]
     return re.sub(r"^.*/(?:site-packages|lib/python3\.\d+)/", "", filename)
@@ -577,25 +426,16 @@ class Row:
     load: str
 
 
-def median_wall(measurements: list[Measurement]) -> float:
-    return statistics.median(m.wall_seconds for m in measurements)
-
-
-def load_range(*groups: list[Measurement]) -> str:
-    loads = [m.load_average for group in groups for m in group]
-    return f"{min(loads):.2f}-{max(loads):.2f}"
-
-
-def peak_rss_mib(*groups: list[Measurement]) -> float:
+def peak_rss_mib(*groups: list[common.Measurement]) -> float:
     return max(m.peak_hwm_kib for group in groups for m in group) / 1024
 
 
-def seconds_row(metric: str, measurements: list[Measurement], limit: float) -> Row:
-    value = median_wall(measurements)
-    return Row(metric, value, None, None, f"< {limit} s", "pass" if value < limit else "fail", "s", load_range(measurements))
+def seconds_row(metric: str, measurements: list[common.Measurement], limit: float) -> Row:
+    value = common.median_wall(measurements)
+    return Row(metric, value, None, None, f"< {limit} s", "pass" if value < limit else "fail", "s", common.load_range(measurements))
 
 
-def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, startup: dict, delete: list, gc: list, fsck: Measurement) -> list[Row]:
+def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, startup: dict, delete: list, gc: list, fsck: common.Measurement) -> list[Row]:
     kinds = setup.large["byKind"]
     artifacts = setup.large["artifacts"]
     rows = [
@@ -608,21 +448,21 @@ def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, 
     for state, result in (("warm", walk), ("cold", cold_walk)):
         if result is None:
             continue
-        ilab, baseline = median_wall(result["ilab"]), median_wall(result["walk"])
+        ilab, baseline = common.median_wall(result["ilab"]), common.median_wall(result["walk"])
         speedup = baseline / ilab
         # The target applies to the warm runs. Cold runs are reported for information.
         target, verdict = "-", "info"
         if state == "warm":
             target = f">= {WALK_SPEEDUP_TARGET:.0f}x"
             verdict = "pass" if speedup >= WALK_SPEEDUP_TARGET else "fail"
-        rows.append(Row(f"model list of {models:,} models vs folder walk, speed-up walk/ilab ({state})", ilab, baseline, speedup, target, verdict, "s", load_range(result["ilab"], result["walk"])))
+        rows.append(Row(f"model list of {models:,} models vs folder walk, speed-up walk/ilab ({state})", ilab, baseline, speedup, target, verdict, "s", common.load_range(result["ilab"], result["walk"])))
 
-    typer = median_wall(startup["typer"])
+    typer = common.median_wall(startup["typer"])
     for side, label in (("help", "ilab --help"), ("empty list", "ilab model list, empty store")):
-        value = median_wall(startup[side])
+        value = common.median_wall(startup[side])
         ratio = value / typer
         rows.append(Row(f"{label} vs python -c 'import typer', ilab/typer", value, typer, ratio, f"< {STARTUP_RATIO_TARGET:.0f}x",
-                        "pass" if ratio < STARTUP_RATIO_TARGET else "fail", "s", load_range(startup[side], startup["typer"])))
+                        "pass" if ratio < STARTUP_RATIO_TARGET else "fail", "s", common.load_range(startup[side], startup["typer"])))
 
     rows.append(seconds_row(f"ilab model delete of one checkpoint, {artifacts:,}-artifact store", delete, DELETE_SECONDS_TARGET))
     rows.append(seconds_row(f"ilab gc, {setup.large['blobs']:,} blobs of which {setup.large['garbageBlobs']:,} garbage", gc, GC_SECONDS_TARGET))
@@ -635,32 +475,19 @@ def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, 
     ):
         value = peak_rss_mib(*groups)
         rows.append(Row(f"peak RSS, {label}, {artifacts:,}-artifact store (baseline: import typer)", value, typer_rss, None,
-                        f"< {PEAK_RSS_TARGET_MIB} MiB", "pass" if value < PEAK_RSS_TARGET_MIB else "fail", "MiB", load_range(*groups)))
+                        f"< {PEAK_RSS_TARGET_MIB} MiB", "pass" if value < PEAK_RSS_TARGET_MIB else "fail", "MiB", common.load_range(*groups)))
     rows.append(Row(f"ilab fsck --fast, {artifacts:,}-artifact store (one run)", fsck.wall_seconds, None, None, "-", "info", "s", f"{fsck.load_average:.2f}"))
     return rows
-
-
-def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f} s"
-    return f"{value:.1f} MiB"
 
 
 def render_table(rows: list[Row]) -> str:
     """Render rows as a Markdown table, which also reads well in a terminal."""
     header = ["metric", "ilab", "baseline", "ratio", "target", "result", "load avg"]
     cells = [
-        [r.metric, format_value(r.ilab, r.unit), format_value(r.baseline, r.unit), "-" if r.ratio is None else f"{r.ratio:.2f}x", r.target, r.result, r.load]
+        [r.metric, common.format_value(r.ilab, r.unit), common.format_value(r.baseline, r.unit), "-" if r.ratio is None else f"{r.ratio:.2f}x", r.target, r.result, r.load]
         for r in rows
     ]
-    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
-    lines = ["| " + " | ".join(text.ljust(width) for text, width in zip(header, widths)) + " |"]
-    lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    for line in cells:
-        lines.append("| " + " | ".join(text.ljust(width) for text, width in zip(line, widths)) + " |")
-    return "\n".join(lines)
+    return common.markdown_table(header, cells)
 
 
 def render_profiles(profiles: dict) -> str:
@@ -680,45 +507,15 @@ def render_profiles(profiles: dict) -> str:
 # -- the machine -------------------------------------------------------------
 
 
-def command_output(command: list[str], env: dict[str, str] | None = None) -> str:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return completed.stdout.strip()
-
-
-def filesystem_type(path: Path) -> str:
-    """Return the type of the filesystem mounted at the longest mount point above ``path``."""
-    real = os.path.realpath(path)
-    best, best_type = "", "unknown"
-    with open("/proc/self/mounts") as mounts:
-        for line in mounts:
-            fields = line.split()
-            mount_point = fields[1].replace("\\040", " ")
-            inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best):
-                best, best_type = mount_point, fields[2]
-    return best_type
-
-
-def first_line_field(path: str, prefix: str) -> str:
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith(prefix):
-                return line.partition(":")[2].strip()
-    return "unknown"
-
-
 def source_state() -> dict:
     """Return the commit of the checkout and the files of ilabfs/ and cli/ that differ from it.
 
     --no-optional-locks keeps git status from rewriting the index of a checkout that others use.
     """
-    commit = command_output(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
+    commit = common.command_output(["git", "-C", str(common.REPO_ROOT), "rev-parse", "--short", "HEAD"])
     try:
         status = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "--no-optional-locks", "status", "--porcelain", "--", "ilabfs", "cli"],
+            ["git", "-C", str(common.REPO_ROOT), "--no-optional-locks", "status", "--porcelain", "--", "ilabfs", "cli"],
             capture_output=True, text=True, check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
@@ -728,19 +525,13 @@ def source_state() -> dict:
 
 
 def machine_info(setup: Setup) -> dict:
-    memory_kib = int(first_line_field("/proc/meminfo", "MemTotal").split()[0])
-    probe = "import sys, importlib.metadata as m; print(sys.version.split()[0]); print(m.version('typer')); print(m.version('blake3'))"
-    versions = command_output([setup.python, "-c", probe], setup.env).splitlines() + ["unknown"] * 3
+    python, typer, blake3 = common.package_versions(setup.python, ["typer", "blake3"], setup.env)
     return {
-        "nproc": os.cpu_count(),
-        "cpu_model": first_line_field("/proc/cpuinfo", "model name"),
-        "memory_total": f"{memory_kib / (1 << 20):.1f} GiB",
-        "kernel": platform.release(),
-        "filesystem": filesystem_type(setup.run_folder),
-        "python": versions[0],
-        "typer": versions[1],
-        "blake3": versions[2],
-        "ilab": command_output([setup.ilab, "--version"], setup.env),
+        **common.machine_basics(setup.run_folder),
+        "python": python,
+        "typer": typer,
+        "blake3": blake3,
+        "ilab": common.command_output([setup.ilab, "--version"], setup.env),
         "source": source_state(),
     }
 
@@ -765,57 +556,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def find_ilab(requested: str | None) -> str:
-    if requested:
-        found = shutil.which(requested)
-    else:
-        beside = Path(sys.executable).parent / "ilab"
-        found = str(beside) if beside.is_file() else shutil.which("ilab")
-    if not found:
-        raise SystemExit(f"ilab executable not found{f': {requested}' if requested else ''}; install the project or pass --ilab PATH")
-    return found
-
-
-def interpreter_of(script: str) -> str:
-    """Return the interpreter named by a console script's #! line, else this Python."""
-    try:
-        with open(script, "rb") as handle:
-            first = handle.readline().decode(errors="replace")
-    except OSError:
-        return sys.executable
-    parts = first[2:].split() if first.startswith("#!") else []
-    return parts[0] if parts else sys.executable
-
-
-def raise_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.repeat < 1:
         raise SystemExit(f"invalid --repeat {args.repeat}: expected 1 or more")
     if args.artifacts < 100:
         raise SystemExit(f"invalid --artifacts {args.artifacts}: expected 100 or more")
-    ilab = find_ilab(args.ilab)
-    workdir = args.workdir or Path(tempfile.gettempdir())
-    if not workdir.is_dir():
-        raise SystemExit(f"--workdir {workdir} is not an existing folder")
+    ilab = common.find_ilab(args.ilab)
+    workdir = common.existing_workdir(args.workdir)
     free = shutil.disk_usage(workdir).free
     if free < MIN_FREE_BYTES:
         raise SystemExit(f"not enough free space in {workdir}: {free / (1 << 30):.1f} GiB free, {MIN_FREE_BYTES / (1 << 30):.0f} GiB needed")
 
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    run_folder = Path(tempfile.mkdtemp(prefix="ilabfs-bench-scale-", dir=workdir))
-    try:
-        return run_benchmark(args, ilab, run_folder)
-    finally:
-        remove_tree(run_folder)
+    return common.run_in_new_folder(workdir, "ilabfs-bench-scale-", lambda run_folder: run_benchmark(args, ilab, run_folder))
 
 
 def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
     load_before = os.getloadavg()
-    python = interpreter_of(ilab)
+    python = common.interpreter_of(ilab)
     # The store is always named by --store, so an ILABFS_STORE of the caller cannot matter.
     env = {key: value for key, value in os.environ.items() if key != "ILABFS_STORE"}
 
@@ -837,13 +595,13 @@ def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
     fsck, fsck_summary = fsck_large_store(setup)
     # One untimed run of each program, so the first timed run does not read them from disk.
     for command in (ilab_command(setup, large_store, "model", "list"), [python, str(WALK), "--models", str(walk_folder / "models")]):
-        run_measured(command, env)
+        common.run_measured(command, env)
 
     print("Listing", flush=True)
     listing = bench_listing(setup)
     print("Model list against the folder walk", flush=True)
     walk = bench_walk(setup, cold=False)
-    cold_reason = "turned off with --no-cold" if args.no_cold else cold_cache_problem()
+    cold_reason = "turned off with --no-cold" if args.no_cold else common.cold_cache_problem()
     cold_walk = None if cold_reason else bench_walk(setup, cold=True)
     print("Start-up", flush=True)
     startup = bench_startup(setup)
@@ -886,16 +644,15 @@ def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
 
     if args.json:
         runs = {
-            "listing": {kind: [summary_of(m) for m in ms] for kind, ms in listing.items()},
-            "walk": {side: [summary_of(m) for m in ms] for side, ms in walk.items()},
-            "walk_cold": {side: [summary_of(m) for m in ms] for side, ms in cold_walk.items()} if cold_walk else None,
-            "startup": {side: [summary_of(m) for m in ms] for side, ms in startup.items()},
-            "delete": [summary_of(m) for m in delete],
-            "gc": [summary_of(m) for m in gc],
-            "fsck": summary_of(fsck),
+            "listing": {kind: [common.measurement_summary(m) for m in ms] for kind, ms in listing.items()},
+            "walk": {side: [common.measurement_summary(m) for m in ms] for side, ms in walk.items()},
+            "walk_cold": {side: [common.measurement_summary(m) for m in ms] for side, ms in cold_walk.items()} if cold_walk else None,
+            "startup": {side: [common.measurement_summary(m) for m in ms] for side, ms in startup.items()},
+            "delete": [common.measurement_summary(m) for m in delete],
+            "gc": [common.measurement_summary(m) for m in gc],
+            "fsck": common.measurement_summary(fsck),
         }
         document = {
-            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
             "settings": {"artifacts": args.artifacts, "blobs": args.blobs, "garbage": garbage, "repeat": args.repeat, "seed": args.seed},
             "machine": machine,
             "stores": {"large": large, "checkpoints": checkpoints, "largeFsck": fsck_summary},
@@ -905,17 +662,8 @@ def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
             "runs": runs,
             "profiles": profiles,
         }
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"\nWrote {args.json}")
+        common.write_report(args.json, document)
     return 0 if all(row.result != "fail" for row in rows) else 1
-
-
-def summary_of(measurement: Measurement) -> dict:
-    """Return a measurement as JSON values, with the run folder's paths reduced to their names."""
-    summary = asdict(measurement)
-    del summary["stdout"]
-    summary["command"] = [Path(part).name if os.path.isabs(part) else part for part in measurement.command]
-    return summary
 
 
 if __name__ == "__main__":
