@@ -545,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="The exit status is 0 when every target is met and 1 when one is missed.",
     )
     parser.add_argument("--artifacts", type=int, default=10_000, help="artifacts of the large store (default: 10000)")
-    parser.add_argument("--blobs", type=int, default=100_000, help=f"blobs of the large store, {GARBAGE_SHARE:.0%} of them garbage (default: 100000)")
+    # argparse formats help with %, so the percent sign is doubled.
+    parser.add_argument("--blobs", type=int, default=100_000, help=f"blobs of the large store, {GARBAGE_SHARE * 100:.0f}%% of them garbage (default: 100000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated stores (default: 0)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command, of which the table shows the median (default: 5)")
     parser.add_argument("--profile", action="store_true", help="also profile each command once with cProfile and python -X importtime")
