@@ -26,34 +26,17 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import errno
 import json
 import mmap
 import os
-import platform
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MAKE_MODEL = REPO_ROOT / "examples" / "make_model.py"
-DROP_CACHES = Path("/proc/sys/vm/drop_caches")
-
-SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-SIZE_PATTERN = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:iB)?", re.IGNORECASE)
-MIB = 1 << 20
-
-# The extended attribute in which ilabfs caches a source file's digest.
-# Copy runs delete it first, so that every timed run is a first add.
-HASH_CACHE_ATTRIBUTE = "user.ilabfs.blake3"
+import common
 
 COPY_RATIO_TARGET = 1.15
 LINK_RATIO_TARGET = 1.25
@@ -86,143 +69,35 @@ class Measurement:
     stdout: str = field(repr=False)
 
 
-class AnonSampler(threading.Thread):
-    """A thread that records the maximum RssAnon of /proc/<pid>/status, read at a fixed interval.
-
-    The kernel keeps a peak for the whole RSS (VmHWM) but none for anonymous
-    memory alone, so the peak has to be sampled. Spikes shorter than the
-    interval can be missed.
-    """
-
-    def __init__(self, pid: int, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.status_path = f"/proc/{pid}/status"
-        self.interval = interval
-        self.peak_kib = 0
-        self.samples = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            self.sample()
-            self.stopped.wait(self.interval)
-
-    def sample(self) -> None:
-        try:
-            with open(self.status_path, "rb") as handle:
-                status = handle.read()
-        except OSError:
-            return
-        match = re.search(rb"^RssAnon:\s+(\d+) kB", status, re.MULTILINE)
-        # A zombie has no memory map and so no RssAnon line.
-        if match:
-            self.peak_kib = max(self.peak_kib, int(match.group(1)))
-            self.samples += 1
-
-
-def read_proc_io(pid: int) -> dict[str, int]:
-    """Return the counters of /proc/<pid>/io, or {} where the kernel has no I/O accounting."""
-    try:
-        text = Path(f"/proc/{pid}/io").read_text()
-    except OSError:
-        return {}
-    counters = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        counters[name.strip()] = int(value)
-    return counters
-
-
 def run_measured(command: list[str], sample_interval: float, env: dict[str, str] | None = None) -> Measurement:
     """Run ``command`` to completion and measure it. Raise RuntimeError if it fails.
 
-    The child is left a zombie (waitid with WNOWAIT) until its /proc/<pid>/io
-    is read, so the counters include everything up to its exit, and wait4
-    then returns its own rusage, which has the peak RSS.
+    The kernel keeps a peak for the whole RSS (ru_maxrss of wait4) but none
+    for anonymous memory alone, so the RssAnon peak is sampled every
+    ``sample_interval`` seconds. The I/O counters of /proc/<pid>/io are read
+    when the child has exited but is not yet reaped, so they include
+    everything up to its exit.
     """
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        sampler = AnonSampler(process.pid, sample_interval)
-        sampler.start()
-        try:
-            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-            wall = time.perf_counter() - started
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            sampler.stopped.set()
-            sampler.join()
-        counters = read_proc_io(process.pid)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-
-        stdout.seek(0)
-        stderr.seek(0)
-        output = stdout.read().decode(errors="replace")
-        if process.returncode != 0:
-            message = stderr.read().decode(errors="replace").strip()
-            raise RuntimeError(f"command failed with exit status {process.returncode}: {' '.join(command)}\n{message}")
-
+    finished = common.run_to_exit(command, "RssAnon", sample_interval, env=env)
     return Measurement(
         command=command,
-        wall_seconds=wall,
-        max_rss_kib=usage.ru_maxrss,
-        anon_peak_kib=sampler.peak_kib,
-        anon_samples=sampler.samples,
-        rchar=counters.get("rchar"),
-        read_bytes=counters.get("read_bytes"),
+        wall_seconds=finished.wall_seconds,
+        max_rss_kib=finished.usage.ru_maxrss,
+        anon_peak_kib=finished.peak_kib,
+        anon_samples=finished.samples,
+        rchar=finished.io.get("rchar"),
+        read_bytes=finished.io.get("read_bytes"),
         # ru_inblock counts 512-byte blocks. /usr/bin/time -v prints it as "File system inputs".
-        inblock_bytes=usage.ru_inblock * 512,
-        stdout=output,
+        inblock_bytes=finished.usage.ru_inblock * 512,
+        stdout=finished.stdout,
     )
 
 
 # -- files and the page cache ------------------------------------------------
 
 
-def parse_size(text: str) -> int:
-    """Parse a size such as 4G or 256M (binary units) into bytes."""
-    match = SIZE_PATTERN.fullmatch(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: use a number with an optional K, M, G or T suffix")
-    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).upper()])
-
-
 def model_files(folder: Path) -> list[Path]:
     return sorted(path for path in folder.iterdir() if path.is_file())
-
-
-def remove_tree(path: Path) -> None:
-    """Remove ``path`` even where ilab made blobs and linked sources read-only."""
-    if not path.exists():
-        return
-    for folder, _, names in os.walk(path):
-        os.chmod(folder, 0o700)
-        for name in names:
-            file_path = os.path.join(folder, name)
-            if not os.path.islink(file_path):
-                os.chmod(file_path, 0o600)
-    shutil.rmtree(path)
-
-
-def remove_hash_cache(files: list[Path]) -> None:
-    for path in files:
-        try:
-            os.removexattr(path, HASH_CACHE_ATTRIBUTE)
-        except OSError:
-            pass
-
-
-def read_through(files: list[Path]) -> None:
-    """Read every byte of ``files`` so that their pages are in the page cache."""
-    buffer = bytearray(8 * MIB)
-    for path in files:
-        with open(path, "rb", buffering=0) as handle:
-            while handle.readinto(buffer):
-                pass
 
 
 def evict_pages(files: list[Path]) -> None:
@@ -271,23 +146,8 @@ class PageCache:
     """Warm or cold page-cache state, set up before each timed command."""
 
     def __init__(self, cold_enabled: bool) -> None:
-        self.cold_reason = ""
-        self.cold_available = cold_enabled and self._probe_drop_caches()
-
-    def _probe_drop_caches(self) -> bool:
-        try:
-            self.drop_all()
-            return True
-        except OSError as error:
-            self.cold_reason = f"cannot write {DROP_CACHES} ({error.strerror})"
-            if error.errno in (errno.EACCES, errno.EPERM):
-                self.cold_reason += ", which needs root"
-            return False
-
-    @staticmethod
-    def drop_all() -> None:
-        os.sync()
-        DROP_CACHES.write_text("3\n")
+        self.cold_reason = (common.cold_cache_problem() or "") if cold_enabled else ""
+        self.cold_available = cold_enabled and not self.cold_reason
 
     def prepare(self, state: str, inputs: list[Path]) -> None:
         """Flush dirty pages, then cache ``inputs`` (warm) or drop every clean page (cold).
@@ -295,10 +155,10 @@ class PageCache:
         The flush keeps the writeback of an earlier run out of the next timing.
         """
         if state == "cold":
-            self.drop_all()
+            common.drop_page_cache()
         else:
             os.sync()
-            read_through(inputs)
+            common.read_through(inputs)
 
 
 # -- the benchmark phases ----------------------------------------------------
@@ -349,7 +209,7 @@ def warm_up(settings: Settings) -> None:
     subprocess.run([settings.b3sum, str(sample)], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cp", "-r", str(settings.source), str(folder / "model")], check=True)
     os.sync()
-    remove_tree(folder)
+    common.remove_tree(folder)
     os.sync()
 
 
@@ -363,7 +223,7 @@ def bench_copy(settings: Settings, cache: PageCache, state: str) -> dict:
         for side in order:
             target = settings.run_folder / f"copy-{side}-{state}-{round_number}"
             if side == "ilab":
-                remove_hash_cache(files)
+                common.remove_hash_cache(files)
                 cache.prepare(state, files)
                 measurement, stats = ilab_add(settings, target, settings.source, "copy", settings.source_bytes)
                 results["ilab"].append(measurement)
@@ -372,7 +232,7 @@ def bench_copy(settings: Settings, cache: PageCache, state: str) -> dict:
                 cache.prepare(state, files)
                 results["cp"].append(run_measured(["cp", "-r", str(settings.source), str(target)], settings.sample_interval))
                 results["sync"].append(run_measured(["sync"], settings.sample_interval))
-            remove_tree(target)
+            common.remove_tree(target)
             os.sync()
     return results
 
@@ -399,8 +259,8 @@ def bench_link(settings: Settings, cache: PageCache, state: str) -> dict:
             else:
                 command = [settings.b3sum, *map(str, files)]
                 results["b3sum"].append(run_measured(command, settings.sample_interval))
-        remove_tree(store)
-        remove_tree(fresh)
+        common.remove_tree(store)
+        common.remove_tree(fresh)
         os.sync()
     return results
 
@@ -409,7 +269,7 @@ def bench_readd(settings: Settings, cache: PageCache) -> dict:
     """Add the model once, then time and inspect copy-mode re-adds of the unchanged directory."""
     files = model_files(settings.source)
     store = settings.run_folder / "readd-store"
-    remove_hash_cache(files)
+    common.remove_hash_cache(files)
     first, first_stats = ilab_add(settings, store, settings.source, "copy")
     results: dict = {"first": first, "first_stats": first_stats, "warm": [], "warm_stats": [], "cold": [], "cold_stats": []}
 
@@ -441,7 +301,7 @@ def bench_readd(settings: Settings, cache: PageCache) -> dict:
     for _ in range(settings.repeat):
         startup.append(run_measured([settings.ilab, "--version"], settings.sample_interval, settings.env))
     results["startup"] = startup
-    remove_tree(store)
+    common.remove_tree(store)
     os.sync()
     return results
 
@@ -462,10 +322,6 @@ class Row:
     unit: str
 
 
-def median_wall(measurements: list[Measurement]) -> float:
-    return statistics.median(m.wall_seconds for m in measurements)
-
-
 def ratio_row(metric: str, ilab: float, baseline: float, limit: float | None) -> Row:
     ratio = ilab / baseline
     if limit is None:
@@ -474,13 +330,13 @@ def ratio_row(metric: str, ilab: float, baseline: float, limit: float | None) ->
 
 
 def timing_rows(state: str, copy: dict, link: dict) -> list[Row]:
-    ilab_copy = median_wall(copy["ilab"])
-    cp_only = median_wall(copy["cp"])
+    ilab_copy = common.median_wall(copy["ilab"])
+    cp_only = common.median_wall(copy["cp"])
     cp_and_sync = statistics.median(c.wall_seconds + s.wall_seconds for c, s in zip(copy["cp"], copy["sync"]))
     return [
         ratio_row(f"copy add vs cp -r ({state})", ilab_copy, cp_only, COPY_RATIO_TARGET),
         ratio_row(f"copy add vs cp -r + sync ({state})", ilab_copy, cp_and_sync, None),
-        ratio_row(f"link add vs b3sum ({state})", median_wall(link["ilab"]), median_wall(link["b3sum"]), LINK_RATIO_TARGET),
+        ratio_row(f"link add vs b3sum ({state})", common.median_wall(link["ilab"]), common.median_wall(link["b3sum"]), LINK_RATIO_TARGET),
     ]
 
 
@@ -505,12 +361,12 @@ def memory_rows(label: str, ilab: list[Measurement], baseline: list[Measurement]
 
 def readd_rows(readd: dict, model_bytes: int, file_count: int) -> list[Row]:
     """Build the re-add rows: wall time, the --json counters, and the child's own read counters."""
-    warm = median_wall(readd["warm"])
+    warm = common.median_wall(readd["warm"])
     rows = [
         Row(
             "re-add unchanged, wall time (warm; baseline: ilab --version)",
             warm,
-            median_wall(readd["startup"]),
+            common.median_wall(readd["startup"]),
             None,
             f"< {READD_SECONDS_TARGET} s",
             "pass" if warm < READD_SECONDS_TARGET else "fail",
@@ -518,7 +374,7 @@ def readd_rows(readd: dict, model_bytes: int, file_count: int) -> list[Row]:
         ),
     ]
     if readd["cold"]:
-        rows.append(Row("re-add unchanged, wall time (cold)", median_wall(readd["cold"]), None, None, "-", "info", "s"))
+        rows.append(Row("re-add unchanged, wall time (cold)", common.median_wall(readd["cold"]), None, None, "-", "info", "s"))
 
     stats = readd["warm_stats"] + [readd["evicted_stats"]] + readd["cold_stats"]
     bytes_read = max(item["bytesRead"] for item in stats)
@@ -559,18 +415,6 @@ def readd_rows(readd: dict, model_bytes: int, file_count: int) -> list[Row]:
     return rows
 
 
-def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f} s"
-    if unit == "MiB":
-        return f"{value:.1f} MiB"
-    if unit == "B":
-        return f"{int(value):,} B"
-    return f"{int(value)}"
-
-
 def format_ratio(row: Row) -> str:
     if row.ratio is None:
         return "-"
@@ -582,13 +426,8 @@ def format_ratio(row: Row) -> str:
 def render_table(rows: list[Row]) -> str:
     """Render rows as a Markdown table, which also reads well in a terminal."""
     header = ["metric", "ilab", "baseline", "ratio", "target", "result"]
-    cells = [[r.metric, format_value(r.ilab, r.unit), format_value(r.baseline, r.unit), format_ratio(r), r.target, r.result] for r in rows]
-    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
-    lines = ["| " + " | ".join(text.ljust(width) for text, width in zip(header, widths)) + " |"]
-    lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    for line in cells:
-        lines.append("| " + " | ".join(text.ljust(width) for text, width in zip(line, widths)) + " |")
-    return "\n".join(lines)
+    cells = [[r.metric, common.format_value(r.ilab, r.unit), common.format_value(r.baseline, r.unit), format_ratio(r), r.target, r.result] for r in rows]
+    return common.markdown_table(header, cells)
 
 
 def report_notes(cache: PageCache, settings: Settings, readd: dict, link_kinds: dict) -> list[str]:
@@ -607,7 +446,7 @@ def report_notes(cache: PageCache, settings: Settings, readd: dict, link_kinds: 
     ]
     if cache.cold_available:
         notes.append("Cache: warm (source read once before each timed command) and cold "
-                     f"(sync, then 3 written to {DROP_CACHES} before each timed command, for both sides).")
+                     f"(sync, then 3 written to {common.DROP_CACHES} before each timed command, for both sides).")
     else:
         notes.append(f"Cache: warm only; {cache.cold_reason or 'cold runs were turned off with --no-cold'}.")
     notes.append("Other work on the machine makes timings noisy; the load average is recorded in the JSON.")
@@ -617,69 +456,15 @@ def report_notes(cache: PageCache, settings: Settings, readd: dict, link_kinds: 
 # -- the machine -------------------------------------------------------------
 
 
-def command_output(command: list[str]) -> str:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return completed.stdout.strip()
-
-
-def filesystem_type(path: Path) -> str:
-    """Return the type of the filesystem mounted at the longest mount point above ``path``."""
-    real = os.path.realpath(path)
-    best, best_type = "", "unknown"
-    with open("/proc/self/mounts") as mounts:
-        for line in mounts:
-            fields = line.split()
-            mount_point = fields[1].replace("\\040", " ")
-            inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best):
-                best, best_type = mount_point, fields[2]
-    return best_type
-
-
-def interpreter_of(script: str) -> str | None:
-    """Return the interpreter named by a console script's #! line, if it has one."""
-    try:
-        with open(script, "rb") as handle:
-            first = handle.readline().decode(errors="replace")
-    except OSError:
-        return None
-    if not first.startswith("#!"):
-        return None
-    parts = first[2:].split()
-    return parts[0] if parts else None
-
-
 def machine_info(settings: Settings, model_bytes: int) -> dict:
-    cpu_model = "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu_model = line.partition(":")[2].strip()
-                break
-    memory = "unknown"
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
-                break
-    # Versions come from the interpreter that runs ilab, which may differ from this one.
-    python = interpreter_of(settings.ilab) or sys.executable
-    probe = "import sys, importlib.metadata as m; print(sys.version.split()[0]); print(m.version('blake3'))"
-    versions = command_output([python, "-c", probe]).splitlines() + ["unknown", "unknown"]
+    python, blake3 = common.package_versions(common.interpreter_of(settings.ilab), ["blake3"])
     return {
-        "nproc": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "memory_total": memory,
-        "kernel": platform.release(),
-        "filesystem": filesystem_type(settings.run_folder),
-        "python": versions[0],
-        "blake3": versions[1],
-        "b3sum": command_output([settings.b3sum, "--version"]),
-        "cp": command_output(["cp", "--version"]).splitlines()[0],
-        "ilab": command_output([settings.ilab, "--version"]),
+        **common.machine_basics(settings.run_folder),
+        "python": python,
+        "blake3": blake3,
+        "b3sum": common.command_output([settings.b3sum, "--version"]),
+        "cp": common.command_output(["cp", "--version"]).splitlines()[0],
+        "ilab": common.command_output([settings.ilab, "--version"]),
         "model_bytes": model_bytes,
     }
 
@@ -710,17 +495,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def find_ilab(requested: str | None) -> str:
-    if requested:
-        found = shutil.which(requested)
-    else:
-        beside = Path(sys.executable).parent / "ilab"
-        found = str(beside) if beside.is_file() else shutil.which("ilab")
-    if not found:
-        raise SystemExit(f"ilab executable not found{f': {requested}' if requested else ''}; install the project or pass --ilab PATH")
-    return found
-
-
 def check_free_space(folder: Path, model_bytes: int) -> None:
     usage = shutil.disk_usage(folder)
     needed = FREE_SPACE_FACTOR * model_bytes
@@ -731,38 +505,26 @@ def check_free_space(folder: Path, model_bytes: int) -> None:
         )
 
 
-def raise_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        model_bytes_requested = parse_size(args.size)
+        model_bytes_requested = common.parse_size(args.size)
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
     if args.repeat < 1:
         raise SystemExit(f"invalid --repeat {args.repeat}: expected 1 or more")
     if args.sample_ms <= 0:
         raise SystemExit(f"invalid --sample-ms {args.sample_ms}: expected a positive number of milliseconds")
-    if not MAKE_MODEL.is_file():
-        raise SystemExit(f"model generator not found at {MAKE_MODEL}; run the script from a checkout of the repository")
-    ilab = find_ilab(args.ilab)
+    if not common.MAKE_MODEL.is_file():
+        raise SystemExit(f"model generator not found at {common.MAKE_MODEL}; run the script from a checkout of the repository")
+    ilab = common.find_ilab(args.ilab)
     b3sum = shutil.which(args.b3sum)
     if not b3sum:
         raise SystemExit(f"b3sum executable not found: {args.b3sum}; install b3sum or pass --b3sum PATH")
-    workdir = args.workdir or Path(tempfile.gettempdir())
-    if not workdir.is_dir():
-        raise SystemExit(f"--workdir {workdir} is not an existing folder")
+    workdir = common.existing_workdir(args.workdir)
     check_free_space(workdir, model_bytes_requested)
-
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    run_folder = Path(tempfile.mkdtemp(prefix="ilabfs-bench-", dir=workdir))
-    try:
-        return run_benchmark(args, ilab, b3sum, run_folder)
-    finally:
-        remove_tree(run_folder)
+    return common.run_in_new_folder(workdir, "ilabfs-bench-", lambda run_folder: run_benchmark(args, ilab, b3sum, run_folder))
 
 
 def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: Path) -> int:
@@ -771,7 +533,7 @@ def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: P
     cache = PageCache(cold_enabled=not args.no_cold)
     source = run_folder / "model"
     print(f"Generating a {args.size} model with {args.shards} shards in {run_folder}", flush=True)
-    subprocess.run([sys.executable, str(MAKE_MODEL), str(source), "--size", args.size, "--shards", str(args.shards)], check=True)
+    subprocess.run([sys.executable, str(common.MAKE_MODEL), str(source), "--size", args.size, "--shards", str(args.shards)], check=True)
     files = model_files(source)
     model_bytes = sum(path.stat().st_size for path in files)
     os.sync()
@@ -824,7 +586,6 @@ def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: P
 
     if args.json:
         document = {
-            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
             "settings": {"size": args.size, "shards": args.shards, "repeat": args.repeat, "sample_ms": args.sample_ms},
             "machine": machine,
             "cache_states": states,
@@ -837,8 +598,7 @@ def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: P
                 "readd": serialize_runs(readd),
             },
         }
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"\nWrote {args.json}")
+        common.write_report(args.json, document)
     return 0 if all(row.result != "fail" for row in rows) else 1
 
 
@@ -864,21 +624,12 @@ def serialize_runs(result: dict) -> dict:
     serialized = {}
     for key, value in result.items():
         if isinstance(value, Measurement):
-            serialized[key] = measurement_summary(value)
+            serialized[key] = common.measurement_summary(value)
         elif isinstance(value, list):
-            serialized[key] = [measurement_summary(item) if isinstance(item, Measurement) else item for item in value]
+            serialized[key] = [common.measurement_summary(item) if isinstance(item, Measurement) else item for item in value]
         else:
             serialized[key] = value
     return serialized
-
-
-def measurement_summary(measurement: Measurement) -> dict:
-    summary = asdict(measurement)
-    del summary["stdout"]
-    summary["command"] = [Path(measurement.command[0]).name] + [
-        Path(part).name if os.path.isabs(part) else part for part in measurement.command[1:]
-    ]
-    return summary
 
 
 if __name__ == "__main__":

@@ -38,27 +38,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MAKE_MODEL = REPO_ROOT / "examples" / "make_model.py"
-MIB = 1 << 20
-SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-SIZE_PATTERN = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:iB)?", re.IGNORECASE)
-
-# ilab stores its hash cache in this extended attribute of each source file.
-HASH_CACHE_ATTRIBUTE = "user.ilabfs.blake3"
+import common
 
 ADD_SPEEDUP_TARGET = 2.0
 READD_SPEEDUP_TARGET = 5.0
@@ -79,113 +66,6 @@ GIT_IDENTITY = {
 # -- running and measuring one command ---------------------------------------
 
 
-@dataclass
-class Measurement:
-    """Wall time and peak memory of one finished child process, and the load when it started.
-
-    ``peak_hwm_kib`` is the sampled peak RSS of the command alone, and
-    ``max_rss_kib`` the ru_maxrss of wait4, which is at least the
-    benchmark's own RSS when it forked.
-    """
-
-    command: list[str]
-    wall_seconds: float
-    max_rss_kib: int
-    peak_hwm_kib: int
-    load_average: float
-    stdout: str = field(repr=False)
-
-
-class PeakSampler(threading.Thread):
-    """A thread that records the highest VmHWM of a process and of every process under it.
-
-    VmHWM in /proc/<pid>/status is the peak RSS of the program that the
-    process runs now, counted from its exec. The ru_maxrss of wait4 instead
-    also counts the RSS the child had before exec, which is that of the
-    benchmark itself when it forked. The sampler starts after Popen returns,
-    which is after the exec. Growth in the last interval before a process
-    exits can be missed, and a process that ends before the first sample
-    leaves the peak at 0.
-    """
-
-    def __init__(self, pid: int, interval: float = 0.005) -> None:
-        super().__init__(daemon=True)
-        self.root = pid
-        self.interval = interval
-        self.peak_kib = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            self.sample()
-            self.stopped.wait(self.interval)
-
-    def sample(self) -> None:
-        for pid in self.process_tree():
-            try:
-                with open(f"/proc/{pid}/status", "rb") as handle:
-                    status = handle.read()
-            except OSError:
-                continue
-            match = re.search(rb"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-            # A zombie has no memory map and so no VmHWM line.
-            if match:
-                self.peak_kib = max(self.peak_kib, int(match.group(1)))
-
-    def process_tree(self) -> list[int]:
-        """Return the root pid and its descendants, from the children files of every thread."""
-        pids = [self.root]
-        position = 0
-        while position < len(pids):
-            pid = pids[position]
-            position += 1
-            try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                continue
-            for task in tasks:
-                try:
-                    with open(f"/proc/{pid}/task/{task}/children") as handle:
-                        pids += [int(child) for child in handle.read().split()]
-                except OSError:
-                    continue
-        return pids
-
-
-def run_measured(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Measurement:
-    """Run ``command`` to completion and measure it. Raise RuntimeError if it fails.
-
-    The sampled peak RSS is the highest of the child and its descendants,
-    such as git-annex under `git annex`.
-    """
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
-        sampler = PeakSampler(process.pid)
-        sampler.start()
-        try:
-            # WNOWAIT leaves the child a zombie, so its pid cannot be reused while the sampler stops.
-            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-            wall = time.perf_counter() - started
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            sampler.stopped.set()
-            sampler.join()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        output = stdout.read().decode(errors="replace")
-        if process.returncode != 0:
-            message = stderr.read().decode(errors="replace").strip()
-            raise RuntimeError(f"command failed with exit status {process.returncode}: {' '.join(command)}\n{message[-4000:]}")
-    return Measurement(command, wall, usage.ru_maxrss, sampler.peak_kib, load, output)
-
-
 def run_quiet(command: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
     """Run an untimed setup command. Raise RuntimeError with its output if it fails."""
     completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -197,39 +77,8 @@ def run_quiet(command: list[str], env: dict[str, str], cwd: Path | None = None) 
 # -- files and the page cache ------------------------------------------------
 
 
-def parse_size(text: str) -> int:
-    """Parse a size such as 4G or 256M (binary units) into bytes."""
-    match = SIZE_PATTERN.fullmatch(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: use a number with an optional K, M, G or T suffix")
-    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).upper()])
-
-
 def tree_files(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
-
-
-def read_through(files: list[Path]) -> None:
-    """Read every byte of ``files`` so that their pages are in the page cache."""
-    buffer = bytearray(8 * MIB)
-    for path in files:
-        with open(path, "rb", buffering=0) as handle:
-            while handle.readinto(buffer):
-                pass
-
-
-def warm(files: list[Path]) -> None:
-    """Flush dirty pages, so an earlier run's writeback stays out of the next timing, then cache ``files``."""
-    os.sync()
-    read_through(files)
-
-
-def remove_hash_cache(files: list[Path]) -> None:
-    for path in files:
-        try:
-            os.removexattr(path, HASH_CACHE_ATTRIBUTE)
-        except OSError:
-            pass
 
 
 def stored_bytes(folder: Path) -> int:
@@ -244,19 +93,6 @@ def stored_bytes(folder: Path) -> int:
             seen.add((info.st_dev, info.st_ino))
             total += info.st_size
     return total
-
-
-def remove_tree(path: Path) -> None:
-    """Remove ``path``, making its folders writable first, as git-annex makes its object folders read-only.
-
-    Files keep their mode: removing a name needs only a writable folder, and a
-    file may share its inode with the source model through cp -al.
-    """
-    if not path.exists() and not path.is_symlink():
-        return
-    for folder, _, _ in os.walk(path):
-        os.chmod(folder, 0o700)
-    shutil.rmtree(path)
 
 
 # -- the tools ---------------------------------------------------------------
@@ -342,15 +178,9 @@ class Settings:
     finetune: Path
 
 
-def ilab_add(settings: Settings, store: Path, source: Path, name: str, mode: str) -> Measurement:
+def ilab_add(settings: Settings, store: Path, source: Path, name: str, mode: str) -> common.Measurement:
     command = [settings.tools.ilab, "--store", str(store), "model", "add", str(source), "--name", name, "--mode", mode, "--json"]
-    return run_measured(command, settings.tools.env)
-
-
-def rotate(round_number: int, sides: list[str]) -> list[str]:
-    """Return ``sides`` rotated by the round number, so slow periods of a shared machine spread over all sides."""
-    shift = round_number % len(sides)
-    return sides[shift:] + sides[:shift]
+    return common.run_measured(command, settings.tools.env)
 
 
 def add_sides(tools: Tools) -> list[str]:
@@ -362,55 +192,54 @@ def add_sides(tools: Tools) -> list[str]:
     return sides
 
 
-def bench_add(settings: Settings) -> dict[str, list[Measurement]]:
+def bench_add(settings: Settings) -> dict[str, list[common.Measurement]]:
     """Time a first add of the base model on every side, on a fresh copy where the side changes its input."""
     tools = settings.tools
     sides = add_sides(tools)
-    results: dict[str, list[Measurement]] = {side: [] for side in sides}
+    results: dict[str, list[common.Measurement]] = {side: [] for side in sides}
     source_files = tree_files(settings.base)
-    for round_number in range(settings.repeat):
-        for side in rotate(round_number, sides):
-            work = settings.run_folder / "add"
-            work.mkdir()
-            if side == "ilab copy":
-                # Copy mode leaves the source as it was, except for the hash cache, which a first add must not find.
-                remove_hash_cache(source_files)
-                warm(source_files)
-                measurement = ilab_add(settings, work / "store", settings.base, "base", "copy")
-            elif side in ("cp -r", "cp -al"):
-                warm(source_files)
-                measurement = run_measured([*side.split(), str(settings.base), str(work / "model")], tools.env)
-            elif side == "b3sum":
-                warm(source_files)
-                measurement = run_measured([tools.b3sum, *map(str, source_files)], tools.env)
-            else:
-                measurement = add_fresh_copy(settings, side, work)
-            results[side].append(measurement)
-            remove_tree(work)
+    for _, side in common.alternate(settings.repeat, sides):
+        work = settings.run_folder / "add"
+        work.mkdir()
+        if side == "ilab copy":
+            # Copy mode leaves the source as it was, except for the hash cache, which a first add must not find.
+            common.remove_hash_cache(source_files)
+            common.warm_page_cache(source_files)
+            measurement = ilab_add(settings, work / "store", settings.base, "base", "copy")
+        elif side in ("cp -r", "cp -al"):
+            common.warm_page_cache(source_files)
+            measurement = common.run_measured([*side.split(), str(settings.base), str(work / "model")], tools.env)
+        elif side == "b3sum":
+            common.warm_page_cache(source_files)
+            measurement = common.run_measured([tools.b3sum, *map(str, source_files)], tools.env)
+        else:
+            measurement = add_fresh_copy(settings, side, work)
+        results[side].append(measurement)
+        common.remove_tree(work)
     return results
 
 
-def add_fresh_copy(settings: Settings, side: str, work: Path) -> Measurement:
+def add_fresh_copy(settings: Settings, side: str, work: Path) -> common.Measurement:
     """Copy the base model into place for a side that changes its input, then time its add."""
     tools = settings.tools
     if side == "ilab link":
         model = work / "model"
         run_quiet(["cp", "-r", str(settings.base), str(model)], tools.env)
-        warm(tree_files(model))
+        common.warm_page_cache(tree_files(model))
         return ilab_add(settings, work / "store", model, "base", "link")
     repo = work / "repo"
     if side.startswith("dvc"):
         new_dvc_repo(tools, repo, side.split()[1])
         run_quiet(["cp", "-r", str(settings.base), str(repo / "model")], tools.env)
-        warm(tree_files(repo / "model"))
-        return run_measured([tools.dvc, "add", "-q", "model"], tools.peer_env, repo)
+        common.warm_page_cache(tree_files(repo / "model"))
+        return common.run_measured([tools.dvc, "add", "-q", "model"], tools.peer_env, repo)
     new_annex_repo(tools, repo, unlocked=side == "annex unlocked")
     run_quiet(["cp", "-r", str(settings.base), str(repo / "model")], tools.env)
-    warm(tree_files(repo / "model"))
-    return run_measured(["git", "annex", "add", "--quiet", "model"], tools.peer_env, repo)
+    common.warm_page_cache(tree_files(repo / "model"))
+    return common.run_measured(["git", "annex", "add", "--quiet", "model"], tools.peer_env, repo)
 
 
-def bench_readd(settings: Settings) -> dict[str, list[Measurement]]:
+def bench_readd(settings: Settings) -> dict[str, list[common.Measurement]]:
     """For each side in turn: add the base model once, then time adds of the unchanged model.
 
     One side at a time keeps the disk use to one copy of the model and its
@@ -422,7 +251,7 @@ def bench_readd(settings: Settings) -> dict[str, list[Measurement]]:
         sides += ["dvc copy", "dvc hardlink"]
     if tools.annex:
         sides += ["annex unlocked", "annex locked"]
-    results: dict[str, list[Measurement]] = {}
+    results: dict[str, list[common.Measurement]] = {}
     for side in sides:
         work = settings.run_folder / "readd"
         work.mkdir()
@@ -430,11 +259,11 @@ def bench_readd(settings: Settings) -> dict[str, list[Measurement]]:
         results[side] = []
         for _ in range(settings.repeat):
             os.sync()
-            measurement = run_measured(command, env, cwd)
+            measurement = common.run_measured(command, env, cwd)
             if side.startswith("ilab") and json.loads(measurement.stdout)["bytesRead"] != 0:
                 raise RuntimeError(f"{side} re-add read the model again: {measurement.stdout}")
             results[side].append(measurement)
-        remove_tree(work)
+        common.remove_tree(work)
     return results
 
 
@@ -442,7 +271,7 @@ def set_up_readd(settings: Settings, side: str, work: Path) -> tuple[list[str], 
     """Add the base model once for ``side`` and return the command, environment and folder of a re-add."""
     tools = settings.tools
     if side == "ilab copy":
-        remove_hash_cache(tree_files(settings.base))
+        common.remove_hash_cache(tree_files(settings.base))
         ilab_add(settings, work / "store", settings.base, "base", "copy")
         command = [tools.ilab, "--store", str(work / "store"), "model", "add", str(settings.base), "--name", "base", "--mode", "copy", "--json"]
         return command, tools.env, None
@@ -468,8 +297,8 @@ def set_up_readd(settings: Settings, side: str, work: Path) -> tuple[list[str], 
 class PairRound:
     """One side's timings for adding the fine-tune next to its base and removing it again."""
 
-    add: Measurement
-    reclaim: list[Measurement]
+    add: common.Measurement
+    reclaim: list[common.Measurement]
     stored_after_add: int
     stored_after_reclaim: int
 
@@ -483,17 +312,16 @@ def bench_pair(settings: Settings) -> dict[str, list[PairRound]]:
     if tools.annex:
         sides += ["annex unlocked", "annex locked"]
     results: dict[str, list[PairRound]] = {side: [] for side in sides}
-    for round_number in range(settings.repeat):
-        for side in rotate(round_number, sides):
-            work = settings.run_folder / "pair"
-            work.mkdir()
-            if side.startswith("ilab"):
-                results[side].append(pair_ilab(settings, side.split()[1], work))
-            elif side.startswith("dvc"):
-                results[side].append(pair_dvc(settings, side.split()[1], work))
-            else:
-                results[side].append(pair_annex(settings, side == "annex unlocked", work))
-            remove_tree(work)
+    for _, side in common.alternate(settings.repeat, sides):
+        work = settings.run_folder / "pair"
+        work.mkdir()
+        if side.startswith("ilab"):
+            results[side].append(pair_ilab(settings, side.split()[1], work))
+        elif side.startswith("dvc"):
+            results[side].append(pair_dvc(settings, side.split()[1], work))
+        else:
+            results[side].append(pair_annex(settings, side == "annex unlocked", work))
+        common.remove_tree(work)
     return results
 
 
@@ -504,12 +332,12 @@ def pair_ilab(settings: Settings, mode: str, work: Path) -> PairRound:
     for source, target in ((settings.base, base), (settings.finetune, finetune)):
         run_quiet(["cp", "-r", str(source), str(target)], tools.env)
     ilab_add(settings, store, base, "base", mode)
-    warm(tree_files(finetune))
+    common.warm_page_cache(tree_files(finetune))
     add = ilab_add(settings, store, finetune, "finetune", mode)
     stored = stored_bytes(store / "blobs")
     os.sync()
-    delete = run_measured([tools.ilab, "--store", str(store), "model", "delete", "finetune", "--json"], tools.env)
-    gc = run_measured([tools.ilab, "--store", str(store), "gc", "--json"], tools.env)
+    delete = common.run_measured([tools.ilab, "--store", str(store), "model", "delete", "finetune", "--json"], tools.env)
+    gc = common.run_measured([tools.ilab, "--store", str(store), "gc", "--json"], tools.env)
     return PairRound(add, [delete, gc], stored, stored_bytes(store / "blobs"))
 
 
@@ -520,14 +348,14 @@ def pair_dvc(settings: Settings, cache_type: str, work: Path) -> PairRound:
     run_quiet(["cp", "-r", str(settings.base), str(repo / "base")], tools.env)
     run_quiet([tools.dvc, "add", "-q", "base"], tools.peer_env, repo)
     run_quiet(["cp", "-r", str(settings.finetune), str(repo / "finetune")], tools.env)
-    warm(tree_files(repo / "finetune"))
-    add = run_measured([tools.dvc, "add", "-q", "finetune"], tools.peer_env, repo)
+    common.warm_page_cache(tree_files(repo / "finetune"))
+    add = common.run_measured([tools.dvc, "add", "-q", "finetune"], tools.peer_env, repo)
     cache = repo / ".dvc" / "cache"
     stored = stored_bytes(cache)
-    remove_tree(repo / "finetune")
+    common.remove_tree(repo / "finetune")
     (repo / "finetune.dvc").unlink()
     os.sync()
-    gc = run_measured([tools.dvc, "gc", "-w", "-f", "-q"], tools.peer_env, repo)
+    gc = common.run_measured([tools.dvc, "gc", "-w", "-f", "-q"], tools.peer_env, repo)
     return PairRound(add, [gc], stored, stored_bytes(cache))
 
 
@@ -539,16 +367,16 @@ def pair_annex(settings: Settings, unlocked: bool, work: Path) -> PairRound:
     run_quiet(["git", "annex", "add", "--quiet", "base"], tools.peer_env, repo)
     run_quiet(["git", "commit", "-q", "-m", "add base"], tools.peer_env, repo)
     run_quiet(["cp", "-r", str(settings.finetune), str(repo / "finetune")], tools.env)
-    warm(tree_files(repo / "finetune"))
-    add = run_measured(["git", "annex", "add", "--quiet", "finetune"], tools.peer_env, repo)
+    common.warm_page_cache(tree_files(repo / "finetune"))
+    add = common.run_measured(["git", "annex", "add", "--quiet", "finetune"], tools.peer_env, repo)
     run_quiet(["git", "commit", "-q", "-m", "add finetune"], tools.peer_env, repo)
     objects = repo / ".git" / "annex" / "objects"
     stored = stored_bytes(objects)
     run_quiet(["git", "rm", "-r", "-q", "finetune"], tools.peer_env, repo)
     run_quiet(["git", "commit", "-q", "-m", "remove finetune"], tools.peer_env, repo)
     os.sync()
-    unused = run_measured(["git", "annex", "unused", "--quiet"], tools.peer_env, repo)
-    drop = run_measured(["git", "annex", "dropunused", "--quiet", "--force", "all"], tools.peer_env, repo)
+    unused = common.run_measured(["git", "annex", "unused", "--quiet"], tools.peer_env, repo)
+    drop = common.run_measured(["git", "annex", "dropunused", "--quiet", "--force", "all"], tools.peer_env, repo)
     return PairRound(add, [unused, drop], stored, stored_bytes(objects))
 
 
@@ -586,16 +414,7 @@ class Row:
     load: str
 
 
-def median_wall(measurements: list[Measurement]) -> float:
-    return statistics.median(m.wall_seconds for m in measurements)
-
-
-def load_range(*groups: list[Measurement]) -> str:
-    loads = [m.load_average for group in groups for m in group]
-    return f"{min(loads):.2f}-{max(loads):.2f}"
-
-
-def pair_adds(rounds: list[PairRound]) -> list[Measurement]:
+def pair_adds(rounds: list[PairRound]) -> list[common.Measurement]:
     return [item.add for item in rounds]
 
 
@@ -612,37 +431,28 @@ def medians_table(add: dict, readd: dict, pair: dict) -> str:
             continue
         cells = [
             label,
-            f"{median_wall(add[side]):.3f} s",
-            f"{median_wall(readd[side]):.3f} s" if side in readd else "-",
-            f"{median_wall(pair_adds(pair[side])):.3f} s" if side in pair else "-",
+            f"{common.median_wall(add[side]):.3f} s",
+            f"{common.median_wall(readd[side]):.3f} s" if side in readd else "-",
+            f"{common.median_wall(pair_adds(pair[side])):.3f} s" if side in pair else "-",
             f"{reclaim_seconds(pair[side]):.3f} s" if side in pair else "-",
             peak_rss(add[side]),
         ]
         lines.append(cells)
-    return render([header, *lines])
+    return common.markdown_table(header, lines)
 
 
-def peak_rss(measurements: list[Measurement]) -> str:
+def peak_rss(measurements: list[common.Measurement]) -> str:
     """Format the highest sampled peak RSS of a side's runs, or "-" when every run ended before the first sample."""
     peak = max(m.peak_hwm_kib for m in measurements)
     return f"{peak / 1024:.1f} MiB" if peak else "-"
 
 
-def render(table: list[list[str]]) -> str:
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    out = ["| " + " | ".join(text.ljust(width) for text, width in zip(table[0], widths)) + " |"]
-    out.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    for line in table[1:]:
-        out.append("| " + " | ".join(text.ljust(width) for text, width in zip(line, widths)) + " |")
-    return "\n".join(out)
-
-
-def speedup_row(metric: str, ilab: list[Measurement], baseline: list[Measurement], target: float | None) -> Row:
-    ilab_seconds, baseline_seconds = median_wall(ilab), median_wall(baseline)
+def speedup_row(metric: str, ilab: list[common.Measurement], baseline: list[common.Measurement], target: float | None) -> Row:
+    ilab_seconds, baseline_seconds = common.median_wall(ilab), common.median_wall(baseline)
     ratio = baseline_seconds / ilab_seconds
     if target is None:
-        return Row(metric, ilab_seconds, baseline_seconds, ratio, "-", "info", load_range(ilab, baseline))
-    return Row(metric, ilab_seconds, baseline_seconds, ratio, f">= {target:.0f}x", "pass" if ratio >= target else "fail", load_range(ilab, baseline))
+        return Row(metric, ilab_seconds, baseline_seconds, ratio, "-", "info", common.load_range(ilab, baseline))
+    return Row(metric, ilab_seconds, baseline_seconds, ratio, f">= {target:.0f}x", "pass" if ratio >= target else "fail", common.load_range(ilab, baseline))
 
 
 def build_rows(add: dict, readd: dict, pair: dict) -> list[Row]:
@@ -667,7 +477,7 @@ def build_rows(add: dict, readd: dict, pair: dict) -> list[Row]:
 
 def render_rows(rows: list[Row]) -> str:
     header = ["metric", "ilab", "baseline", "ratio", "target", "result", "load avg"]
-    table = [header]
+    table = []
     for row in rows:
         table.append([
             row.metric,
@@ -678,69 +488,34 @@ def render_rows(rows: list[Row]) -> str:
             row.result,
             row.load,
         ])
-    return render(table)
+    return common.markdown_table(header, table)
 
 
 def reclaim_table(pair: dict, shard_bytes: int) -> str:
     header = ["side", "reclaim commands", "median time", "bytes stored after fine-tune", "bytes freed"]
-    table = [header]
+    table = []
     for side, rounds in pair.items():
         tool = side.split()[0]
         freed = rounds[0].stored_after_add - rounds[0].stored_after_reclaim
         table.append([LABELS[side], RECLAIM_LABELS[tool], f"{reclaim_seconds(rounds):.3f} s", f"{rounds[0].stored_after_add:,}", f"{freed:,}"])
-    return render(table) + f"\n\nThe fine-tune's changed shard has {shard_bytes:,} bytes."
+    return common.markdown_table(header, table) + f"\n\nThe fine-tune's changed shard has {shard_bytes:,} bytes."
 
 
 # -- the machine -------------------------------------------------------------
 
 
-def command_output(command: list[str], env: dict[str, str] | None = None) -> str:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return completed.stdout.strip()
-
-
-def filesystem_type(path: Path) -> str:
-    """Return the type of the filesystem mounted at the longest mount point above ``path``."""
-    real = os.path.realpath(path)
-    best, best_type = "", "unknown"
-    with open("/proc/self/mounts") as mounts:
-        for line in mounts:
-            fields = line.split()
-            mount_point = fields[1].replace("\\040", " ")
-            inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best):
-                best, best_type = mount_point, fields[2]
-    return best_type
-
-
-def first_field(path: str, prefix: str) -> str:
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith(prefix):
-                return line.partition(":")[2].strip()
-    return "unknown"
-
-
 def machine_info(tools: Tools, run_folder: Path, model_bytes: int) -> dict:
-    memory_kib = int(first_field("/proc/meminfo", "MemTotal").split()[0])
-    commit = command_output(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
+    commit = common.command_output(["git", "-C", str(common.REPO_ROOT), "rev-parse", "--short", "HEAD"])
     return {
-        "nproc": os.cpu_count(),
-        "cpu_model": first_field("/proc/cpuinfo", "model name"),
-        "memory_total": f"{memory_kib / (1 << 20):.1f} GiB",
-        "kernel": platform.release(),
-        "filesystem": filesystem_type(run_folder),
+        **common.machine_basics(run_folder),
         "python": sys.version.split()[0],
-        "ilab": command_output([tools.ilab, "--version"], tools.env),
+        "ilab": common.command_output([tools.ilab, "--version"], tools.env),
         "ilabfs_commit": commit,
-        "dvc": command_output([tools.dvc, "--version"], tools.peer_env) if tools.dvc else "not run",
-        "git_annex": command_output(["git", "annex", "version", "--raw"], tools.peer_env) if tools.annex else "not run",
-        "git": command_output(["git", "--version"]),
-        "b3sum": command_output([tools.b3sum, "--version"]),
-        "cp": command_output(["cp", "--version"]).splitlines()[0],
+        "dvc": common.command_output([tools.dvc, "--version"], tools.peer_env) if tools.dvc else "not run",
+        "git_annex": common.command_output(["git", "annex", "version", "--raw"], tools.peer_env) if tools.annex else "not run",
+        "git": common.command_output(["git", "--version"]),
+        "b3sum": common.command_output([tools.b3sum, "--version"]),
+        "cp": common.command_output(["cp", "--version"]).splitlines()[0],
         "model_bytes": model_bytes,
     }
 
@@ -765,37 +540,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def find_ilab(requested: str | None) -> str:
-    if requested:
-        found = shutil.which(requested)
-    else:
-        beside = Path(sys.executable).parent / "ilab"
-        found = str(beside) if beside.is_file() else shutil.which("ilab")
-    if not found:
-        raise SystemExit(f"ilab executable not found{f': {requested}' if requested else ''}; install the project or pass --ilab PATH")
-    return found
-
-
-def raise_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        model_bytes = parse_size(args.size)
+        model_bytes = common.parse_size(args.size)
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
     if args.repeat < 1:
         parser.error(f"invalid --repeat {args.repeat}: expected 1 or more")
-    ilab = find_ilab(args.ilab)
+    ilab = common.find_ilab(args.ilab)
     b3sum = shutil.which(args.b3sum)
     if not b3sum:
         raise SystemExit(f"b3sum executable not found: {args.b3sum}; install b3sum or pass --b3sum PATH")
-    workdir = args.workdir or Path(tempfile.gettempdir())
-    if not workdir.is_dir():
-        raise SystemExit(f"--workdir {workdir} is not an existing folder")
+    workdir = common.existing_workdir(args.workdir)
     free = shutil.disk_usage(workdir).free
     if free < FREE_SPACE_FACTOR * model_bytes:
         raise SystemExit(
@@ -803,12 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{FREE_SPACE_FACTOR * model_bytes / (1 << 30):.1f} GiB needed; pass --workdir elsewhere or a smaller --size"
         )
 
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    run_folder = Path(tempfile.mkdtemp(prefix="ilabfs-bench-peers-", dir=workdir))
-    try:
-        return run_benchmark(args, ilab, b3sum, run_folder)
-    finally:
-        remove_tree(run_folder)
+    return common.run_in_new_folder(workdir, "ilabfs-bench-peers-", lambda run_folder: run_benchmark(args, ilab, b3sum, run_folder))
 
 
 def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: Path) -> int:
@@ -850,7 +603,7 @@ def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: P
     source = run_folder / "source"
     base, finetune = source / "base", source / "finetune"
     print(f"Generating a {args.size} model with {args.shards} shards and a fine-tune that changes its last shard", flush=True)
-    run_quiet([sys.executable, str(MAKE_MODEL), str(base), "--size", args.size, "--shards", str(args.shards), "--finetune", str(finetune), "--changed", "1"], env)
+    run_quiet([sys.executable, str(common.MAKE_MODEL), str(base), "--size", args.size, "--shards", str(args.shards), "--finetune", str(finetune), "--changed", "1"], env)
     model_bytes = sum(path.stat().st_size for path in tree_files(base))
     # make_model.py changes the fine-tune's last shard, which sorts last by name.
     shard_bytes = sorted(finetune.glob("*.safetensors"))[-1].stat().st_size
@@ -897,18 +650,17 @@ def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: P
 
     if args.json:
         document = {
-            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
             "settings": {"size": args.size, "shards": args.shards, "repeat": args.repeat},
             "machine": machine,
             "load_average": {"before": load_before, "after": load_after},
             "rows": [asdict(row) for row in rows],
             "notes": notes,
             "runs": {
-                "add": {side: [summary_of(m) for m in ms] for side, ms in add.items()},
-                "readd": {side: [summary_of(m) for m in ms] for side, ms in readd.items()},
+                "add": {side: [common.measurement_summary(m) for m in ms] for side, ms in add.items()},
+                "readd": {side: [common.measurement_summary(m) for m in ms] for side, ms in readd.items()},
                 "pair": {
                     side: [
-                        {"add": summary_of(item.add), "reclaim": [summary_of(m) for m in item.reclaim],
+                        {"add": common.measurement_summary(item.add), "reclaim": [common.measurement_summary(m) for m in item.reclaim],
                          "storedAfterAdd": item.stored_after_add, "storedAfterReclaim": item.stored_after_reclaim}
                         for item in rounds
                     ]
@@ -916,17 +668,8 @@ def run_benchmark(args: argparse.Namespace, ilab: str, b3sum: str, run_folder: P
                 },
             },
         }
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"\nWrote {args.json}")
+        common.write_report(args.json, document)
     return 0 if all(row.result != "fail" for row in rows) else 1
-
-
-def summary_of(measurement: Measurement) -> dict:
-    """Return a measurement as JSON values, with the run folder's paths reduced to their names."""
-    summary = asdict(measurement)
-    del summary["stdout"]
-    summary["command"] = [Path(part).name if os.path.isabs(part) else part for part in measurement.command]
-    return summary
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ times whole commands, each in a new process, and reports medians:
 2. `ilab model list` on the checkpoint store against a walk of the folders
    that parses every safetensors header and JSON file, as InstructLab's
    `ilab model list --list-checkpoints` does (benchmarks/walk_model_list.py).
+   By default the walk runs on two copies of the folders: one with a
+   synthetic tokenizer.json of real size (32,000 tokens, about 1.8 MB), which
+   the target applies to, and one with the generator's small tokenizer.json,
+   reported for information. --small-tokenizer writes only the second.
 3. `ilab --help` and `ilab model list` on an empty store against
    `python -c "import typer"` with the interpreter that runs ilab.
 4. `ilab model delete` of one checkpoint, on a fresh copy of the large store
@@ -27,34 +31,28 @@ when a target is missed.
 
 Usage:
     python benchmarks/bench_scale.py [--artifacts 10000] [--blobs 100000]
-        [--repeat 5] [--profile] [--workdir DIR] [--json FILE]
+        [--repeat 5] [--profile] [--small-tokenizer] [--workdir DIR] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
-import platform
 import pstats
 import re
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import common
+import synthetic_tokenizer
+
 BENCHMARKS = Path(__file__).resolve().parent
-REPO_ROOT = BENCHMARKS.parent
 GENERATOR = BENCHMARKS / "make_scale_store.py"
 WALK = BENCHMARKS / "walk_model_list.py"
-DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 
 LIST_SECONDS_TARGET = 0.5
 WALK_SPEEDUP_TARGET = 20.0
@@ -66,9 +64,12 @@ PEAK_RSS_TARGET_MIB = 150
 GARBAGE_SHARE = 0.10
 WALK_BASES = 8
 WALK_CHECKPOINTS = 1000
-# The large store with its copies, the checkpoint store and the folders take
-# about 0.5 GiB at the default size. The rest leaves room for a larger --blobs.
+# The large store with its copies, the checkpoint store and the folders with
+# the small tokenizer take about 0.5 GiB at the default size. The rest leaves
+# room for a larger --blobs.
 MIN_FREE_BYTES = 4 << 30
+# The folders with a real-sized tokenizer.json add 1,008 copies of about 1.8 MB.
+REAL_TOKENIZER_FREE_BYTES = 2 << 30
 
 PROFILE_SNIPPET = """
 import cProfile, sys
@@ -87,130 +88,16 @@ finally:
 """
 
 
-# -- running and measuring one command ---------------------------------------
+# -- building the stores and folders -----------------------------------------
 
 
 @dataclass
-class Measurement:
-    """Wall time and peak memory of one finished child process, and the load when it started.
+class WalkFolder:
+    """One set of plain model folders for the folder walk, with the size of the tokenizer.json in them."""
 
-    ``peak_hwm_kib`` is the sampled peak RSS of the command alone, and
-    ``max_rss_kib`` the ru_maxrss of wait4, which is at least the
-    benchmark's own RSS when it forked.
-    """
-
-    command: list[str]
-    wall_seconds: float
-    max_rss_kib: int
-    peak_hwm_kib: int
-    load_average: float
-    stdout: str = field(repr=False)
-
-
-class PeakSampler(threading.Thread):
-    """A thread that records the highest VmHWM of a process and of every process under it.
-
-    VmHWM in /proc/<pid>/status is the peak RSS of the program that the
-    process runs now, counted from its exec. The ru_maxrss of wait4 instead
-    also counts the RSS the child had before exec, which is that of the
-    benchmark itself when it forked. The sampler starts after Popen returns,
-    which is after the exec. Growth in the last interval before a process
-    exits can be missed, and a process that ends before the first sample
-    leaves the peak at 0.
-    """
-
-    def __init__(self, pid: int, interval: float = 0.005) -> None:
-        super().__init__(daemon=True)
-        self.root = pid
-        self.interval = interval
-        self.peak_kib = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            self.sample()
-            self.stopped.wait(self.interval)
-
-    def sample(self) -> None:
-        for pid in self.process_tree():
-            try:
-                with open(f"/proc/{pid}/status", "rb") as handle:
-                    status = handle.read()
-            except OSError:
-                continue
-            match = re.search(rb"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-            # A zombie has no memory map and so no VmHWM line.
-            if match:
-                self.peak_kib = max(self.peak_kib, int(match.group(1)))
-
-    def process_tree(self) -> list[int]:
-        """Return the root pid and its descendants, from the children files of every thread."""
-        pids = [self.root]
-        position = 0
-        while position < len(pids):
-            pid = pids[position]
-            position += 1
-            try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                continue
-            for task in tasks:
-                try:
-                    with open(f"/proc/{pid}/task/{task}/children") as handle:
-                        pids += [int(child) for child in handle.read().split()]
-                except OSError:
-                    continue
-        return pids
-
-
-def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measurement:
-    """Run ``command`` to completion and measure it. Raise RuntimeError if it fails."""
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        sampler = PeakSampler(process.pid)
-        sampler.start()
-        try:
-            # WNOWAIT leaves the child a zombie, so its pid cannot be reused while the sampler stops.
-            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-            wall = time.perf_counter() - started
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            sampler.stopped.set()
-            sampler.join()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        output = stdout.read().decode(errors="replace")
-        if process.returncode != 0:
-            message = stderr.read().decode(errors="replace").strip()
-            raise RuntimeError(f"command failed with exit status {process.returncode}: {' '.join(command)}\n{message}")
-    return Measurement(command, wall, usage.ru_maxrss, sampler.peak_kib, load, output)
-
-
-def drop_page_cache() -> None:
-    os.sync()
-    DROP_CACHES.write_text("3\n")
-
-
-def cold_cache_problem() -> str | None:
-    """Return why the page cache cannot be dropped, or None when it can."""
-    try:
-        drop_page_cache()
-    except OSError as error:
-        reason = f"cannot write {DROP_CACHES} ({error.strerror})"
-        if error.errno in (errno.EACCES, errno.EPERM):
-            reason += ", which needs root"
-        return reason
-    return None
-
-
-# -- building the stores and folders -----------------------------------------
+    side: str
+    path: Path
+    tokenizer_bytes: int
 
 
 @dataclass
@@ -226,7 +113,8 @@ class Setup:
     large: dict
     checkpoint_store: Path
     checkpoints: dict
-    walk_folder: Path
+    # The first walk is the one the target applies to.
+    walks: list[WalkFolder]
     empty_store: Path
 
 
@@ -241,11 +129,13 @@ def generate_store(python: str, folder: Path, arguments: list[str], env: dict[st
     return summary
 
 
-def write_walk_folder(folder: Path, seed: int) -> None:
-    """Write the checkpoint store's models as plain folders in the InstructLab layout.
+def write_walk_folder(folder: Path, seed: int, tokenizer: bytes | None = None) -> int:
+    """Write the checkpoint store's models as plain folders in the InstructLab layout, and return the largest tokenizer.json size.
 
     The files are byte for byte those of the checkpoint store, because the
-    generator's own functions write them from the same plan and seed.
+    generator's own functions write them from the same plan and seed. Only
+    ``tokenizer``, when given, replaces tokenizer.json in every folder. That
+    leaves the ilab side unchanged, because `ilab model list` never opens the files.
     """
     sys.path.insert(0, str(BENCHMARKS))
     import make_scale_store as generator
@@ -258,6 +148,8 @@ def write_walk_folder(folder: Path, seed: int) -> None:
         family = families[number // generator.BASES_PER_FAMILY]
         name = generator.base_name(number).split(":")[0]
         files = generator.base_files(family, generator.base_name(number), seed)
+        if tokenizer is not None:
+            files["tokenizer.json"] = tokenizer
         write_files(folder / "models" / "instructlab" / name, files)
         bases.append(files)
     for number in range(WALK_CHECKPOINTS):
@@ -265,6 +157,38 @@ def write_walk_folder(folder: Path, seed: int) -> None:
         family = families[base_number // generator.BASES_PER_FAMILY]
         files = generator.checkpoint_files(family, bases[base_number], seed, number, plan.changed[number])
         write_files(folder / "checkpoints" / "hf_format" / f"samples_{generator.SAMPLES_PER_CHECKPOINT * (number + 1)}", files)
+    # A checkpoint's files start as a copy of its base's, so it has the same tokenizer.json.
+    return max(len(files["tokenizer.json"]) for files in bases)
+
+
+def write_walk_folders(run_folder: Path, seed: int, real_tokenizer: bool) -> list[WalkFolder]:
+    """Write the folders of each walk, the one the target applies to first."""
+    walks = []
+    if real_tokenizer:
+        folder = run_folder / "walk-real-tokenizer"
+        # One document for every folder, since generating it takes longer than writing it.
+        tokenizer = synthetic_tokenizer.tokenizer_json_bytes(seed)
+        print(f"Writing {WALK_BASES} base models and {WALK_CHECKPOINTS} checkpoints as plain folders, "
+              f"with a {len(tokenizer):,}-byte tokenizer.json", flush=True)
+        walks.append(WalkFolder("walk", folder, write_walk_folder(folder, seed, tokenizer)))
+    folder = run_folder / "walk"
+    print(f"Writing {WALK_BASES} base models and {WALK_CHECKPOINTS} checkpoints as plain folders, with the generator's tokenizer.json", flush=True)
+    walks.append(WalkFolder("walk_small_tokenizer" if walks else "walk", folder, write_walk_folder(folder, seed)))
+    return walks
+
+
+def walk_note(walks: list[WalkFolder]) -> str:
+    """Describe the tokenizer.json files of each walk for the notes under the table."""
+    small = walks[-1]
+    if len(walks) == 1:
+        return f"The walk's folders have the generator's tokenizer.json of {small.tokenizer_bytes:,} bytes (--small-tokenizer)."
+    real = walks[0]
+    return (
+        f"The walk that the target applies to reads folders whose tokenizer.json ({real.tokenizer_bytes:,} bytes, the same in every folder) is a "
+        f"synthetic byte-level BPE tokenizer in the tokenizers library's layout, with {synthetic_tokenizer.VOCAB_SIZE:,} tokens and "
+        f"{synthetic_tokenizer.MERGE_COUNT:,} merges (benchmarks/synthetic_tokenizer.py). The info rows walk the same models with the "
+        f"generator's tokenizer.json of {small.tokenizer_bytes:,} bytes. ilab model list never opens these files."
+    )
 
 
 def write_files(folder: Path, files: dict[str, bytes]) -> None:
@@ -297,19 +221,6 @@ def clone_store(source: Path, target: Path) -> None:
     os.sync()
 
 
-def remove_tree(path: Path) -> None:
-    """Remove ``path``, making its folders writable first.
-
-    Only folders are changed, never files: a blob's inode may be shared with
-    the store that a copy was made from, and its mode must stay 0444.
-    """
-    if not path.exists():
-        return
-    for folder, _, _ in os.walk(path):
-        os.chmod(folder, 0o700)
-    shutil.rmtree(path)
-
-
 # -- the benchmark phases ----------------------------------------------------
 
 
@@ -317,49 +228,45 @@ def ilab_command(setup: Setup, store: Path, *arguments: str) -> list[str]:
     return [setup.ilab, "--store", str(store), *arguments]
 
 
-def alternate(repeat: int, sides: list[str]):
-    """Yield (round, side) pairs, rotating the order each round so slow periods spread over all sides."""
-    for round_number in range(repeat):
-        shift = round_number % len(sides)
-        for side in sides[shift:] + sides[:shift]:
-            yield round_number, side
-
-
-def expect_footer(measurement: Measurement, count: int) -> None:
+def expect_footer(measurement: common.Measurement, count: int) -> None:
     """Raise unless the listing's last line starts with the expected artifact count."""
     last = measurement.stdout.rstrip("\n").rsplit("\n", 1)[-1]
     if not last.startswith(f"{count} "):
         raise RuntimeError(f"{' '.join(measurement.command[1:])} printed {last!r}, expected {count} artifacts")
 
 
-def bench_listing(setup: Setup) -> dict[str, list[Measurement]]:
+def bench_listing(setup: Setup) -> dict[str, list[common.Measurement]]:
     kinds = setup.large["byKind"]
     expected = {
         "model": kinds["baseModels"] + kinds["checkpoints"],
         "data": kinds["datasets"],
         "eval": kinds["evals"],
     }
-    results: dict[str, list[Measurement]] = {kind: [] for kind in expected}
-    for _, kind in alternate(setup.repeat, list(expected)):
-        measurement = run_measured(ilab_command(setup, setup.large_store, kind, "list"), setup.env)
+    results: dict[str, list[common.Measurement]] = {kind: [] for kind in expected}
+    for _, kind in common.alternate(setup.repeat, list(expected)):
+        measurement = common.run_measured(ilab_command(setup, setup.large_store, kind, "list"), setup.env)
         expect_footer(measurement, expected[kind])
         results[kind].append(measurement)
     return results
 
 
-def bench_walk(setup: Setup, cold: bool) -> dict[str, list[Measurement]]:
-    """Time `ilab model list` on the checkpoint store against the folder walk."""
+def walk_command(setup: Setup, walk: WalkFolder) -> list[str]:
+    return [setup.python, str(WALK), "--models", str(walk.path / "models"), "--checkpoints", str(walk.path / "checkpoints")]
+
+
+def bench_walk(setup: Setup, cold: bool) -> dict[str, list[common.Measurement]]:
+    """Time `ilab model list` on the checkpoint store against the walk of each set of folders."""
     models = WALK_BASES + WALK_CHECKPOINTS
-    walk = [setup.python, str(WALK), "--models", str(setup.walk_folder / "models"), "--checkpoints", str(setup.walk_folder / "checkpoints")]
-    results: dict[str, list[Measurement]] = {"ilab": [], "walk": []}
-    for _, side in alternate(setup.repeat, ["ilab", "walk"]):
+    walks = {walk.side: walk_command(setup, walk) for walk in setup.walks}
+    results: dict[str, list[common.Measurement]] = {"ilab": [], **{side: [] for side in walks}}
+    for _, side in common.alternate(setup.repeat, list(results)):
         if cold:
-            drop_page_cache()
+            common.drop_page_cache()
         if side == "ilab":
-            measurement = run_measured(ilab_command(setup, setup.checkpoint_store, "model", "list"), setup.env)
+            measurement = common.run_measured(ilab_command(setup, setup.checkpoint_store, "model", "list"), setup.env)
             expect_footer(measurement, models)
         else:
-            measurement = run_measured(walk, setup.env)
+            measurement = common.run_measured(walks[side], setup.env)
             # The table has a rule above and below the header and one at the end.
             rows = measurement.stdout.count("\n") - 4
             if rows != models:
@@ -368,32 +275,32 @@ def bench_walk(setup: Setup, cold: bool) -> dict[str, list[Measurement]]:
     return results
 
 
-def bench_startup(setup: Setup) -> dict[str, list[Measurement]]:
+def bench_startup(setup: Setup) -> dict[str, list[common.Measurement]]:
     commands = {
         "help": [setup.ilab, "--help"],
         "empty list": ilab_command(setup, setup.empty_store, "model", "list"),
         "typer": [setup.python, "-c", "import typer"],
     }
-    results: dict[str, list[Measurement]] = {side: [] for side in commands}
-    for _, side in alternate(setup.repeat, list(commands)):
-        results[side].append(run_measured(commands[side], setup.env))
+    results: dict[str, list[common.Measurement]] = {side: [] for side in commands}
+    for _, side in common.alternate(setup.repeat, list(commands)):
+        results[side].append(common.run_measured(commands[side], setup.env))
     return results
 
 
-def bench_destructive(setup: Setup, arguments: list[str], check) -> list[Measurement]:
+def bench_destructive(setup: Setup, arguments: list[str], check) -> list[common.Measurement]:
     """Run a command that changes the store on a fresh copy of the large store in each run."""
     results = []
     for round_number in range(setup.repeat):
         copy = setup.run_folder / f"copy-{round_number}"
         clone_store(setup.large_store, copy)
-        measurement = run_measured(ilab_command(setup, copy, *arguments), setup.env)
+        measurement = common.run_measured(ilab_command(setup, copy, *arguments), setup.env)
         check(json.loads(measurement.stdout))
         results.append(measurement)
-        remove_tree(copy)
+        common.remove_tree(copy)
     return results
 
 
-def bench_delete(setup: Setup) -> list[Measurement]:
+def bench_delete(setup: Setup) -> list[common.Measurement]:
     name = setup.large["deleteCandidate"]
 
     def check(result: dict) -> None:
@@ -403,7 +310,7 @@ def bench_delete(setup: Setup) -> list[Measurement]:
     return bench_destructive(setup, ["model", "delete", name, "--json"], check)
 
 
-def bench_gc(setup: Setup) -> list[Measurement]:
+def bench_gc(setup: Setup) -> list[common.Measurement]:
     garbage = setup.large["garbageBlobs"]
 
     def check(result: dict) -> None:
@@ -413,8 +320,8 @@ def bench_gc(setup: Setup) -> list[Measurement]:
     return bench_destructive(setup, ["gc", "--json"], check)
 
 
-def fsck_large_store(setup: Setup) -> tuple[Measurement, dict]:
-    measurement = run_measured(ilab_command(setup, setup.large_store, "fsck", "--fast", "--json"), setup.env)
+def fsck_large_store(setup: Setup) -> tuple[common.Measurement, dict]:
+    measurement = common.run_measured(ilab_command(setup, setup.large_store, "fsck", "--fast", "--json"), setup.env)
     report = json.loads(measurement.stdout)
     codes: dict[str, int] = {}
     for problem in report["problems"]:
@@ -441,7 +348,7 @@ def profile_command(setup: Setup, label: str, arguments: list[str], store: Path 
     full = (["--store", str(target)] if target else []) + arguments
     subprocess.run([setup.python, "-c", PROFILE_SNIPPET, str(stats_file), *full], check=True, env=setup.env, stdout=subprocess.DEVNULL)
     if target is not None and target != store:
-        remove_tree(target)
+        common.remove_tree(target)
     stats = pstats.Stats(str(stats_file))
     stats_file.unlink()
     total = stats.total_tt
@@ -471,15 +378,18 @@ def profile_command(setup: Setup, label: str, arguments: list[str], store: Path 
 
 def short_path(filename: str) -> str:
     """Return a source path relative to the checkout, site-packages or the standard library."""
-    root = f"{REPO_ROOT}/"
+    root = f"{common.REPO_ROOT}/"
     if filename.startswith(root):
         return filename[len(root):]
     return re.sub(r"^.*/(?:site-packages|lib/python3\.\d+)/", "", filename)
 
 
 # Times the library steps behind list, delete and gc on one store, without a
-# profiler's per-call overhead. Every index edit runs Index.to_bytes and
-# save_index. Here save_index writes to a scratch folder, never to the store.
+# profiler's per-call overhead. Listing needs only the index rows, and code
+# that needs the blob lists loads them with with_blobs=True. save_index
+# writes into a new scratch store, never into the measured one.
+# NOTE: gc.manifest_references is called with the kept digests, the
+# signature it has next to the SQLite index. It took an Index before.
 PHASES_SNIPPET = """
 import json, sys, tempfile, time
 from pathlib import Path
@@ -487,27 +397,28 @@ started = time.perf_counter()
 import ilabfs_cli.main
 timings = {"import ilabfs_cli.main": time.perf_counter() - started}
 
-def timed(label, function, *args):
+def timed(label, function, *args, **kwargs):
     started = time.perf_counter()
-    result = function(*args)
+    result = function(*args, **kwargs)
     timings[label] = time.perf_counter() - started
     return result
 
 from ilabfs import gc
 from ilabfs.catalog import list_artifacts
-from ilabfs.index import parse_index, save_index
-from ilabfs.layout import Layout, open_layout
+from ilabfs.index import load_index, save_index
+from ilabfs.layout import open_layout
 from ilabfs.store import Store
 layout = open_layout(Path(sys.argv[1]), create=False)
-data = timed("read manifests/index.json", layout.index.read_bytes)
-timed("json.loads of the index", json.loads, data)
-index = timed("parse_index (json.loads and checks)", parse_index, data, layout.index)
-timed("Index.to_bytes (json.dumps, indent=1)", index.to_bytes)
+rows = timed("load_index (rows only)", load_index, layout)
+index = timed("load_index(with_blobs=True) (rows and blob lists)", load_index, layout, with_blobs=True)
 with tempfile.TemporaryDirectory() as scratch:
-    (Path(scratch) / "manifests").mkdir()
-    timed("save_index (to_bytes, write, fsync, rename)", save_index, Layout(Path(scratch)), index)
+    scratch_layout = open_layout(Path(scratch) / "store", create=True)
+    timed("save_index of the whole index into a new store", save_index, scratch_layout, index)
+    saved = len(load_index(scratch_layout).entries)
+    if saved != len(index.entries):
+        raise SystemExit(f"save_index wrote {saved} artifacts, expected {len(index.entries)}")
 timed("gc.list_blobs (scandir and stat of blobs/)", gc.list_blobs, layout)
-timed("gc.manifest_references (read and parse every manifest)", gc.manifest_references, layout, index)
+timed("gc.manifest_references (read and parse every manifest)", gc.manifest_references, layout, list(rows.entries))
 timed("catalog.list_artifacts(model), index load included", list_artifacts, Store(layout.root, create=False), "model")
 print(json.dumps({label: round(seconds, 4) for label, seconds in timings.items()}))
 """
@@ -577,25 +488,16 @@ class Row:
     load: str
 
 
-def median_wall(measurements: list[Measurement]) -> float:
-    return statistics.median(m.wall_seconds for m in measurements)
-
-
-def load_range(*groups: list[Measurement]) -> str:
-    loads = [m.load_average for group in groups for m in group]
-    return f"{min(loads):.2f}-{max(loads):.2f}"
-
-
-def peak_rss_mib(*groups: list[Measurement]) -> float:
+def peak_rss_mib(*groups: list[common.Measurement]) -> float:
     return max(m.peak_hwm_kib for group in groups for m in group) / 1024
 
 
-def seconds_row(metric: str, measurements: list[Measurement], limit: float) -> Row:
-    value = median_wall(measurements)
-    return Row(metric, value, None, None, f"< {limit} s", "pass" if value < limit else "fail", "s", load_range(measurements))
+def seconds_row(metric: str, measurements: list[common.Measurement], limit: float) -> Row:
+    value = common.median_wall(measurements)
+    return Row(metric, value, None, None, f"< {limit} s", "pass" if value < limit else "fail", "s", common.load_range(measurements))
 
 
-def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, startup: dict, delete: list, gc: list, fsck: Measurement) -> list[Row]:
+def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, startup: dict, delete: list, gc: list, fsck: common.Measurement) -> list[Row]:
     kinds = setup.large["byKind"]
     artifacts = setup.large["artifacts"]
     rows = [
@@ -608,21 +510,24 @@ def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, 
     for state, result in (("warm", walk), ("cold", cold_walk)):
         if result is None:
             continue
-        ilab, baseline = median_wall(result["ilab"]), median_wall(result["walk"])
-        speedup = baseline / ilab
-        # The target applies to the warm runs. Cold runs are reported for information.
-        target, verdict = "-", "info"
-        if state == "warm":
-            target = f">= {WALK_SPEEDUP_TARGET:.0f}x"
-            verdict = "pass" if speedup >= WALK_SPEEDUP_TARGET else "fail"
-        rows.append(Row(f"model list of {models:,} models vs folder walk, speed-up walk/ilab ({state})", ilab, baseline, speedup, target, verdict, "s", load_range(result["ilab"], result["walk"])))
+        ilab = common.median_wall(result["ilab"])
+        for folders in setup.walks:
+            baseline = common.median_wall(result[folders.side])
+            speedup = baseline / ilab
+            # The target applies to the warm runs of the first walk. The others are reported for information.
+            target, verdict = "-", "info"
+            if state == "warm" and folders is setup.walks[0]:
+                target = f">= {WALK_SPEEDUP_TARGET:.0f}x"
+                verdict = "pass" if speedup >= WALK_SPEEDUP_TARGET else "fail"
+            metric = f"model list of {models:,} models vs folder walk with {folders.tokenizer_bytes:,}-byte tokenizer.json, speed-up walk/ilab ({state})"
+            rows.append(Row(metric, ilab, baseline, speedup, target, verdict, "s", common.load_range(result["ilab"], result[folders.side])))
 
-    typer = median_wall(startup["typer"])
+    typer = common.median_wall(startup["typer"])
     for side, label in (("help", "ilab --help"), ("empty list", "ilab model list, empty store")):
-        value = median_wall(startup[side])
+        value = common.median_wall(startup[side])
         ratio = value / typer
         rows.append(Row(f"{label} vs python -c 'import typer', ilab/typer", value, typer, ratio, f"< {STARTUP_RATIO_TARGET:.0f}x",
-                        "pass" if ratio < STARTUP_RATIO_TARGET else "fail", "s", load_range(startup[side], startup["typer"])))
+                        "pass" if ratio < STARTUP_RATIO_TARGET else "fail", "s", common.load_range(startup[side], startup["typer"])))
 
     rows.append(seconds_row(f"ilab model delete of one checkpoint, {artifacts:,}-artifact store", delete, DELETE_SECONDS_TARGET))
     rows.append(seconds_row(f"ilab gc, {setup.large['blobs']:,} blobs of which {setup.large['garbageBlobs']:,} garbage", gc, GC_SECONDS_TARGET))
@@ -635,32 +540,19 @@ def build_rows(setup: Setup, listing: dict, walk: dict, cold_walk: dict | None, 
     ):
         value = peak_rss_mib(*groups)
         rows.append(Row(f"peak RSS, {label}, {artifacts:,}-artifact store (baseline: import typer)", value, typer_rss, None,
-                        f"< {PEAK_RSS_TARGET_MIB} MiB", "pass" if value < PEAK_RSS_TARGET_MIB else "fail", "MiB", load_range(*groups)))
+                        f"< {PEAK_RSS_TARGET_MIB} MiB", "pass" if value < PEAK_RSS_TARGET_MIB else "fail", "MiB", common.load_range(*groups)))
     rows.append(Row(f"ilab fsck --fast, {artifacts:,}-artifact store (one run)", fsck.wall_seconds, None, None, "-", "info", "s", f"{fsck.load_average:.2f}"))
     return rows
-
-
-def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f} s"
-    return f"{value:.1f} MiB"
 
 
 def render_table(rows: list[Row]) -> str:
     """Render rows as a Markdown table, which also reads well in a terminal."""
     header = ["metric", "ilab", "baseline", "ratio", "target", "result", "load avg"]
     cells = [
-        [r.metric, format_value(r.ilab, r.unit), format_value(r.baseline, r.unit), "-" if r.ratio is None else f"{r.ratio:.2f}x", r.target, r.result, r.load]
+        [r.metric, common.format_value(r.ilab, r.unit), common.format_value(r.baseline, r.unit), "-" if r.ratio is None else f"{r.ratio:.2f}x", r.target, r.result, r.load]
         for r in rows
     ]
-    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
-    lines = ["| " + " | ".join(text.ljust(width) for text, width in zip(header, widths)) + " |"]
-    lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    for line in cells:
-        lines.append("| " + " | ".join(text.ljust(width) for text, width in zip(line, widths)) + " |")
-    return "\n".join(lines)
+    return common.markdown_table(header, cells)
 
 
 def render_profiles(profiles: dict) -> str:
@@ -680,45 +572,15 @@ def render_profiles(profiles: dict) -> str:
 # -- the machine -------------------------------------------------------------
 
 
-def command_output(command: list[str], env: dict[str, str] | None = None) -> str:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return completed.stdout.strip()
-
-
-def filesystem_type(path: Path) -> str:
-    """Return the type of the filesystem mounted at the longest mount point above ``path``."""
-    real = os.path.realpath(path)
-    best, best_type = "", "unknown"
-    with open("/proc/self/mounts") as mounts:
-        for line in mounts:
-            fields = line.split()
-            mount_point = fields[1].replace("\\040", " ")
-            inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best):
-                best, best_type = mount_point, fields[2]
-    return best_type
-
-
-def first_line_field(path: str, prefix: str) -> str:
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith(prefix):
-                return line.partition(":")[2].strip()
-    return "unknown"
-
-
 def source_state() -> dict:
     """Return the commit of the checkout and the files of ilabfs/ and cli/ that differ from it.
 
     --no-optional-locks keeps git status from rewriting the index of a checkout that others use.
     """
-    commit = command_output(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
+    commit = common.command_output(["git", "-C", str(common.REPO_ROOT), "rev-parse", "--short", "HEAD"])
     try:
         status = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "--no-optional-locks", "status", "--porcelain", "--", "ilabfs", "cli"],
+            ["git", "-C", str(common.REPO_ROOT), "--no-optional-locks", "status", "--porcelain", "--", "ilabfs", "cli"],
             capture_output=True, text=True, check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
@@ -728,19 +590,13 @@ def source_state() -> dict:
 
 
 def machine_info(setup: Setup) -> dict:
-    memory_kib = int(first_line_field("/proc/meminfo", "MemTotal").split()[0])
-    probe = "import sys, importlib.metadata as m; print(sys.version.split()[0]); print(m.version('typer')); print(m.version('blake3'))"
-    versions = command_output([setup.python, "-c", probe], setup.env).splitlines() + ["unknown"] * 3
+    python, typer, blake3 = common.package_versions(setup.python, ["typer", "blake3"], setup.env)
     return {
-        "nproc": os.cpu_count(),
-        "cpu_model": first_line_field("/proc/cpuinfo", "model name"),
-        "memory_total": f"{memory_kib / (1 << 20):.1f} GiB",
-        "kernel": platform.release(),
-        "filesystem": filesystem_type(setup.run_folder),
-        "python": versions[0],
-        "typer": versions[1],
-        "blake3": versions[2],
-        "ilab": command_output([setup.ilab, "--version"], setup.env),
+        **common.machine_basics(setup.run_folder),
+        "python": python,
+        "typer": typer,
+        "blake3": blake3,
+        "ilab": common.command_output([setup.ilab, "--version"], setup.env),
         "source": source_state(),
     }
 
@@ -754,41 +610,31 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="The exit status is 0 when every target is met and 1 when one is missed.",
     )
     parser.add_argument("--artifacts", type=int, default=10_000, help="artifacts of the large store (default: 10000)")
-    parser.add_argument("--blobs", type=int, default=100_000, help=f"blobs of the large store, {GARBAGE_SHARE:.0%} of them garbage (default: 100000)")
+    # argparse formats help with %, so the percent sign is doubled.
+    parser.add_argument("--blobs", type=int, default=100_000, help=f"blobs of the large store, {GARBAGE_SHARE * 100:.0f}%% of them garbage (default: 100000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated stores (default: 0)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command, of which the table shows the median (default: 5)")
     parser.add_argument("--profile", action="store_true", help="also profile each command once with cProfile and python -X importtime")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache walk comparison even when drop_caches is writable")
+    tokenizer = parser.add_mutually_exclusive_group()
+    tokenizer.add_argument(
+        "--real-tokenizer",
+        dest="real_tokenizer",
+        action="store_true",
+        default=True,
+        help=f"walk folders with a synthetic {synthetic_tokenizer.VOCAB_SIZE:,}-token tokenizer.json of about 1.8 MB, "
+        "which the walk target applies to, and folders with the small one for information (default)",
+    )
+    tokenizer.add_argument(
+        "--small-tokenizer",
+        dest="real_tokenizer",
+        action="store_false",
+        help="walk only folders with the generator's small tokenizer.json of about 11 KB",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="existing folder in which to create the run folder (default: the system temp folder)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the table, the machine and every run to FILE")
     parser.add_argument("--ilab", default=None, help="ilab executable (default: the one next to this Python, else ilab on PATH)")
     return parser
-
-
-def find_ilab(requested: str | None) -> str:
-    if requested:
-        found = shutil.which(requested)
-    else:
-        beside = Path(sys.executable).parent / "ilab"
-        found = str(beside) if beside.is_file() else shutil.which("ilab")
-    if not found:
-        raise SystemExit(f"ilab executable not found{f': {requested}' if requested else ''}; install the project or pass --ilab PATH")
-    return found
-
-
-def interpreter_of(script: str) -> str:
-    """Return the interpreter named by a console script's #! line, else this Python."""
-    try:
-        with open(script, "rb") as handle:
-            first = handle.readline().decode(errors="replace")
-    except OSError:
-        return sys.executable
-    parts = first[2:].split() if first.startswith("#!") else []
-    return parts[0] if parts else sys.executable
-
-
-def raise_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -797,25 +643,19 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"invalid --repeat {args.repeat}: expected 1 or more")
     if args.artifacts < 100:
         raise SystemExit(f"invalid --artifacts {args.artifacts}: expected 100 or more")
-    ilab = find_ilab(args.ilab)
-    workdir = args.workdir or Path(tempfile.gettempdir())
-    if not workdir.is_dir():
-        raise SystemExit(f"--workdir {workdir} is not an existing folder")
+    ilab = common.find_ilab(args.ilab)
+    workdir = common.existing_workdir(args.workdir)
     free = shutil.disk_usage(workdir).free
-    if free < MIN_FREE_BYTES:
-        raise SystemExit(f"not enough free space in {workdir}: {free / (1 << 30):.1f} GiB free, {MIN_FREE_BYTES / (1 << 30):.0f} GiB needed")
+    needed = MIN_FREE_BYTES + (REAL_TOKENIZER_FREE_BYTES if args.real_tokenizer else 0)
+    if free < needed:
+        raise SystemExit(f"not enough free space in {workdir}: {free / (1 << 30):.1f} GiB free, {needed / (1 << 30):.0f} GiB needed")
 
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    run_folder = Path(tempfile.mkdtemp(prefix="ilabfs-bench-scale-", dir=workdir))
-    try:
-        return run_benchmark(args, ilab, run_folder)
-    finally:
-        remove_tree(run_folder)
+    return common.run_in_new_folder(workdir, "ilabfs-bench-scale-", lambda run_folder: run_benchmark(args, ilab, run_folder))
 
 
 def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
     load_before = os.getloadavg()
-    python = interpreter_of(ilab)
+    python = common.interpreter_of(ilab)
     # The store is always named by --store, so an ILABFS_STORE of the caller cannot matter.
     env = {key: value for key, value in os.environ.items() if key != "ILABFS_STORE"}
 
@@ -825,25 +665,23 @@ def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
     checkpoint_store = run_folder / "checkpoint-store"
     mix = f"base={WALK_BASES},checkpoint={WALK_CHECKPOINTS},dataset=0,eval=0"
     checkpoints = generate_store(python, checkpoint_store, ["--artifacts", str(WALK_BASES + WALK_CHECKPOINTS), "--mix", mix, "--shards", "4", "--seed", str(args.seed)], env)
-    walk_folder = run_folder / "walk"
-    print(f"Writing {WALK_BASES} base models and {WALK_CHECKPOINTS} checkpoints as plain folders", flush=True)
-    write_walk_folder(walk_folder, args.seed)
+    walks = write_walk_folders(run_folder, args.seed, args.real_tokenizer)
     empty_store = run_folder / "empty-store"
     make_empty_store(python, empty_store, env)
     os.sync()
-    setup = Setup(ilab, python, env, args.repeat, run_folder, large_store, large, checkpoint_store, checkpoints, walk_folder, empty_store)
+    setup = Setup(ilab, python, env, args.repeat, run_folder, large_store, large, checkpoint_store, checkpoints, walks, empty_store)
 
     print("ilab fsck --fast on the large store", flush=True)
     fsck, fsck_summary = fsck_large_store(setup)
     # One untimed run of each program, so the first timed run does not read them from disk.
-    for command in (ilab_command(setup, large_store, "model", "list"), [python, str(WALK), "--models", str(walk_folder / "models")]):
-        run_measured(command, env)
+    for command in (ilab_command(setup, large_store, "model", "list"), [python, str(WALK), "--models", str(walks[0].path / "models")]):
+        common.run_measured(command, env)
 
     print("Listing", flush=True)
     listing = bench_listing(setup)
     print("Model list against the folder walk", flush=True)
     walk = bench_walk(setup, cold=False)
-    cold_reason = "turned off with --no-cold" if args.no_cold else cold_cache_problem()
+    cold_reason = "turned off with --no-cold" if args.no_cold else common.cold_cache_problem()
     cold_walk = None if cold_reason else bench_walk(setup, cold=True)
     print("Start-up", flush=True)
     startup = bench_startup(setup)
@@ -868,13 +706,14 @@ def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
         "delete and gc each run on a fresh copy of the large store whose blobs are hardlinks.",
         "The folder walk is benchmarks/walk_model_list.py. It parses headers with struct and json, where InstructLab's "
         "safetensors.safe_open(framework='pt') would also import PyTorch.",
-        "Cold: sync and 3 written to /proc/sys/vm/drop_caches before each run of either side." if cold_walk else f"Cold-cache walk comparison skipped: {cold_reason}.",
+        walk_note(walks),
+        "Cold: sync and 3 written to /proc/sys/vm/drop_caches before each run of every side." if cold_walk else f"Cold-cache walk comparison skipped: {cold_reason}.",
     ]
 
     source = machine["source"]
     print()
     print(f"Large store: {json.dumps(large['byKind'])}, {large['blobs']:,} blobs ({large['garbageBlobs']:,} garbage), "
-          f"{large['shardsPerModel']} shards per model, index {large['indexBytes']:,} bytes; fsck --fast: {json.dumps(fsck_summary)}")
+          f"{large['shardsPerModel']} shards per model, {large['indexFile']} {large['indexBytes']:,} bytes; fsck --fast: {json.dumps(fsck_summary)}")
     print(f"ilab: {machine['ilab']}, commit {source['commit']}" + (f", uncommitted changes in {', '.join(source['uncommitted'])}" if source["uncommitted"] else ""))
     print(render_table(rows))
     print()
@@ -886,36 +725,32 @@ def run_benchmark(args: argparse.Namespace, ilab: str, run_folder: Path) -> int:
 
     if args.json:
         runs = {
-            "listing": {kind: [summary_of(m) for m in ms] for kind, ms in listing.items()},
-            "walk": {side: [summary_of(m) for m in ms] for side, ms in walk.items()},
-            "walk_cold": {side: [summary_of(m) for m in ms] for side, ms in cold_walk.items()} if cold_walk else None,
-            "startup": {side: [summary_of(m) for m in ms] for side, ms in startup.items()},
-            "delete": [summary_of(m) for m in delete],
-            "gc": [summary_of(m) for m in gc],
-            "fsck": summary_of(fsck),
+            "listing": {kind: [common.measurement_summary(m) for m in ms] for kind, ms in listing.items()},
+            "walk": {side: [common.measurement_summary(m) for m in ms] for side, ms in walk.items()},
+            "walk_cold": {side: [common.measurement_summary(m) for m in ms] for side, ms in cold_walk.items()} if cold_walk else None,
+            "startup": {side: [common.measurement_summary(m) for m in ms] for side, ms in startup.items()},
+            "delete": [common.measurement_summary(m) for m in delete],
+            "gc": [common.measurement_summary(m) for m in gc],
+            "fsck": common.measurement_summary(fsck),
         }
         document = {
-            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
-            "settings": {"artifacts": args.artifacts, "blobs": args.blobs, "garbage": garbage, "repeat": args.repeat, "seed": args.seed},
+            "settings": {"artifacts": args.artifacts, "blobs": args.blobs, "garbage": garbage, "repeat": args.repeat, "seed": args.seed,
+                         "real_tokenizer": args.real_tokenizer},
             "machine": machine,
-            "stores": {"large": large, "checkpoints": checkpoints, "largeFsck": fsck_summary},
+            "stores": {
+                "large": large,
+                "checkpoints": checkpoints,
+                "largeFsck": fsck_summary,
+                "walkFolders": [{"side": walk.side, "folder": walk.path.name, "tokenizerBytes": walk.tokenizer_bytes} for walk in walks],
+            },
             "load_average": {"before": load_before, "after": load_after},
             "rows": [asdict(row) for row in rows],
             "notes": notes,
             "runs": runs,
             "profiles": profiles,
         }
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"\nWrote {args.json}")
+        common.write_report(args.json, document)
     return 0 if all(row.result != "fail" for row in rows) else 1
-
-
-def summary_of(measurement: Measurement) -> dict:
-    """Return a measurement as JSON values, with the run folder's paths reduced to their names."""
-    summary = asdict(measurement)
-    del summary["stdout"]
-    summary["command"] = [Path(part).name if os.path.isabs(part) else part for part in measurement.command]
-    return summary
 
 
 if __name__ == "__main__":

@@ -65,8 +65,8 @@ sys.path.insert(0, str(REPO_ROOT / "examples"))
 
 import make_model  # noqa: E402  (examples/ is not a package)
 
-from ilabfs.index import Entry, Index, save_index  # noqa: E402
-from ilabfs.layout import open_layout  # noqa: E402
+from ilabfs.index import Entry, Index, load_index, save_index  # noqa: E402
+from ilabfs.layout import Layout, open_layout  # noqa: E402
 from ilabfs.manifest import Layer, build_manifest, config_bytes  # noqa: E402
 
 KINDS = ("base", "checkpoint", "dataset", "eval")
@@ -666,20 +666,30 @@ def check_with_real_api(generated: Generated, scratch: Path) -> list[str]:
                       files=[folder / title for title in sorted(files)], date=summary["date"])
         generated_entries.append(evaluation)
 
-    real = store.index().entries
+    real = load_index(store.layout, with_blobs=True).entries
     differences = []
     for entry in generated_entries:
         stored = real.get(entry.digest)
         if stored is None:
             differences.append(f"{entry.kind} {entry.names or entry.digest[:12]}: ilabfs stored another digest")
             continue
-        expected, actual = entry.to_json(), stored.to_json()
-        del expected["created"], actual["created"]
+        expected, actual = comparable_fields(entry), comparable_fields(stored)
         if expected != actual:
             differences.append(f"{entry.kind} {entry.digest[:12]}: index entries differ: generated {expected}, ilabfs {actual}")
     if len(real) != len(generated_entries):
         differences.append(f"ilabfs stored {len(real)} artifacts, the check expected {len(generated_entries)}")
     return differences
+
+
+def comparable_fields(entry: Entry) -> dict:
+    """Return what an add records in an index entry, without the creation time, which differs between any two adds."""
+    return {
+        "kind": entry.kind,
+        "names": sorted(entry.names),
+        "size": entry.size,
+        "blobs": dict(sorted(entry.blobs.items())),
+        "summary": entry.summary,
+    }
 
 
 def add_generated_dataset(generated: Generated, store, scratch: Path, digest: str, add_base, added: list[Entry]) -> str:
@@ -720,7 +730,10 @@ def run_fsck(root: Path) -> dict[str, int]:
 def describe(generated: Generated, root: Path) -> dict:
     """Summarise the store's contents as JSON-ready numbers."""
     plan = generated.plan
-    present = sum(1 for _ in os.scandir(root / "blobs" / "blake3"))
+    layout = Layout(root)
+    present = sum(1 for _ in os.scandir(layout.blobs))
+    # Layout.index is manifests/index.db with the SQLite index and manifests/index.json before it.
+    index_path = layout.index
     references = sum(len(entry.blobs) for entry in generated.index.entries.values())
     shared_files = []
     for checkpoint in generated.checkpoints:
@@ -747,7 +760,8 @@ def describe(generated: Generated, root: Path) -> dict:
         "garbageBlobs": len(generated.garbage),
         "blobBytes": generated.blob_bytes,
         "indexBlobReferences": references,
-        "indexBytes": (root / "manifests" / "index.json").stat().st_size,
+        "indexFile": index_path.relative_to(root).as_posix(),
+        "indexBytes": index_path.stat().st_size,
         # The newest checkpoint that no eval measures, which a delete by name removes without --force.
         "deleteCandidate": unmeasured[-1].names[0] if unmeasured else None,
     }
