@@ -388,8 +388,6 @@ def short_path(filename: str) -> str:
 # profiler's per-call overhead. Listing needs only the index rows, and code
 # that needs the blob lists loads them with with_blobs=True. save_index
 # writes into a new scratch store, never into the measured one.
-# NOTE: gc.manifest_references is called with the kept digests, the
-# signature it has next to the SQLite index. It took an Index before.
 PHASES_SNIPPET = """
 import json, sys, tempfile, time
 from pathlib import Path

@@ -12,6 +12,7 @@ import os
 import sys
 
 EXIT_OK = 0
+EXIT_UNEXPECTED = 1
 EXIT_OS_ERROR = 14
 EXIT_INTERRUPTED = 130
 
@@ -45,6 +46,12 @@ def report(error: BaseException) -> int:
             hint = "free some space and run the command again"
         _print(f"{error.strerror or error}{target}", hint)
         return EXIT_OS_ERROR
+    if isinstance(error, Exception):
+        _print(
+            f"unexpected failure: {type(error).__name__}: {error}",
+            "nothing in this message is a known problem; run again with ILABFS_DEBUG=1 for the traceback and report it",
+        )
+        return EXIT_UNEXPECTED
     raise error
 
 

@@ -93,6 +93,14 @@ def _eval_fields(index: Index, summary: dict) -> dict:
 _KIND_FIELDS = {"model": _model_fields, "dataset": _dataset_fields, "eval": _eval_fields}
 
 
+def _stored_bytes(index: Index, kind: str, entries: list[Entry], filtered: bool) -> int:
+    if not isinstance(index, OpenIndex):
+        return 0
+    if filtered:
+        return index.stored_bytes(entry.digest for entry in entries)
+    return index.kind_stored_bytes(kind)
+
+
 def _exclusive_bytes(index: Index) -> dict[str, int]:
     # An index without a database file is an empty store.
     return index.exclusive_bytes() if isinstance(index, OpenIndex) else {}
@@ -154,7 +162,7 @@ def _list(store: Store, index: Index, kind: str, base, phase, run, dataset_type,
     total = {
         "count": len(rows),
         "logicalSize": sum(entry.size for entry in entries),
-        "storedSize": index.stored_bytes(entry.digest for entry in entries) if isinstance(index, OpenIndex) else 0,
+        "storedSize": _stored_bytes(index, kind, entries, filtered=len(entries) != len(index.of_kind(kind))),
     }
     return {"schemaVersion": LIST_SCHEMA_VERSION, "artifacts": rows, "total": total}
 

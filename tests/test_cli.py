@@ -63,6 +63,28 @@ def test_debug_shows_traceback(ilab, model_pair):
     assert "Traceback" in result.err
 
 
+def test_unexpected_error_is_one_line(monkeypatch, capsys, tmp_path):
+    import ilabfs.catalog
+    from ilabfs.store import Store
+    from ilabfs_cli.main import run
+
+    Store(tmp_path / "store")
+    def fail(*args, **kwargs):
+        raise RuntimeError("a bug in the listing")
+
+    monkeypatch.delenv("ILABFS_DEBUG", raising=False)
+    monkeypatch.setattr(ilabfs.catalog, "list_artifacts", fail)
+    monkeypatch.setattr(sys, "argv", ["ilab", "--store", str(tmp_path / "store"), "model", "list"])
+    with pytest.raises(SystemExit) as exit_info:
+        run()
+
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1
+    assert err.startswith("Error: unexpected failure: RuntimeError: a bug in the listing;")
+    assert "ILABFS_DEBUG=1" in err
+    assert "Traceback" not in err
+
+
 def test_read_commands_on_missing_store(ilab, store_dir):
     listing = ilab("model", "list", "--json")
     assert listing.code == 0
