@@ -26,6 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain click help and usage errors: typer's rich format would import rich,
+    # markdown_it and pygments for every --help. Each sub-app sets it too.
+    rich_markup_mode=None,
 )
 model.app.command("pull")(remote.pull)
 model.app.command("push")(remote.push)
@@ -39,7 +42,7 @@ app.add_typer(evals.app, name="eval")
 maintenance.register(app)
 app.command("migrate-legacy")(legacy.migrate_legacy)
 
-list_app = typer.Typer(help="List artifacts by kind (aliases of the per-kind list commands).\n\nExample: ilab list models", no_args_is_help=True)
+list_app = typer.Typer(help="List artifacts by kind (aliases of the per-kind list commands).\n\nExample: ilab list models", no_args_is_help=True, rich_markup_mode=None)
 list_app.command("models", help="List models; same as 'ilab model list'.\n\nExample: ilab list models --wide")(model.list_models)
 list_app.command("datasets", help="List datasets; same as 'ilab data list'.\n\nExample: ilab list datasets skills")(data.list_datasets)
 list_app.command("evals", help="List eval results; same as 'ilab eval list'.\n\nExample: ilab list evals --metric MMLU")(evals.list_evals)

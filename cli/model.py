@@ -12,6 +12,7 @@ from .context import empty_or_missing, open_store
 app = typer.Typer(
     help="Manage base models and training checkpoints.\n\nExample: ilab model list --wide",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 MODE_HELP = (
