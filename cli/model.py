@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from . import output
+from . import output, remote
 from .context import empty_or_missing, open_store
 
 app = typer.Typer(
@@ -345,3 +345,11 @@ def _node_text(node: dict) -> str:
     if node["focus"]:
         text += "  <="
     return text
+
+
+# The registry and layout commands live in remote.py next to ilab lock. They
+# are registered last, so help lists them after the local commands.
+app.command("pull")(remote.pull)
+app.command("push")(remote.push)
+app.command("export")(remote.export)
+app.command("import")(remote.import_artifact)
