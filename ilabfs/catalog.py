@@ -7,14 +7,19 @@ ones keep their meaning.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .digest import format_digest, short_id
 from .errors import NotFoundError
 from .index import Entry, Index
 from .layout import Layout
 from .refs import resolve
-from .store import Store
 from .usage import exclusive_bytes, unique_bytes
 from .views import view_path
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the store module at run time loads the hashing and ingest code.
+    from .store import Store
 
 LIST_SCHEMA_VERSION = 1
 
