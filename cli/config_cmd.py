@@ -12,6 +12,7 @@ from .context import state
 app = typer.Typer(
     help="Create, show, change, check and migrate the ilab config file.\n\nExample: ilab config show --resolved",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 KEY_HELP = "Dotted key, such as train.model_path or serve.server.port."

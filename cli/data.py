@@ -10,7 +10,7 @@ from . import output
 from .context import empty_or_missing, open_store
 from .model import delete_artifacts, link_label, materialize_view, print_added, render_details
 
-app = typer.Typer(help="Manage generated training datasets.\n\nExample: ilab data list skills", no_args_is_help=True)
+app = typer.Typer(help="Manage generated training datasets.\n\nExample: ilab data list skills", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("add")

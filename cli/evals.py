@@ -12,7 +12,7 @@ from .context import open_store
 from .data import _listing
 from .model import delete_artifacts, link_label, print_added, render_details
 
-app = typer.Typer(help="Keep evaluation scores linked to the exact model they measured.\n\nExample: ilab eval list --metric MMLU", no_args_is_help=True)
+app = typer.Typer(help="Keep evaluation scores linked to the exact model they measured.\n\nExample: ilab eval list --metric MMLU", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("add")

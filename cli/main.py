@@ -1,22 +1,36 @@
 """The ``ilab`` entry point: global options, command groups and error handling.
 
 Each command parses its arguments, makes one library call and formats the
-result. Library modules are imported inside the commands, so ``--help`` and
-listing stay fast.
+result. Library modules are imported inside the commands, and each command
+group's module when the group is first used, so ``--help`` and listing stay
+fast.
 """
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 from typing import Optional
 
 import typer
 
-from . import config_cmd, data, evals, legacy, maintenance, model, remote
+from . import legacy, maintenance
 from .context import State
 from .errors import debug_enabled, on_interrupt, report
+from .lazy import LazyGroup
+
+
+class IlabGroup(LazyGroup):
+    # Listed after gc, df, fsck and migrate-legacy, in this order, as add_typer would list them.
+    subgroups = {
+        "model": "ilabfs_cli.model:app",
+        "lock": "ilabfs_cli.remote:lock_app",
+        "config": "ilabfs_cli.config_cmd:app",
+        "data": "ilabfs_cli.data:app",
+        "eval": "ilabfs_cli.evals:app",
+        "list": "ilabfs_cli.listing:app",
+    }
+
 
 app = typer.Typer(
     name="ilab",
@@ -26,24 +40,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain click help and usage errors: typer's rich format would import rich,
+    # markdown_it and pygments for every --help. Each sub-app sets it too.
+    rich_markup_mode=None,
+    cls=IlabGroup,
 )
-model.app.command("pull")(remote.pull)
-model.app.command("push")(remote.push)
-model.app.command("export")(remote.export)
-model.app.command("import")(remote.import_artifact)
-app.add_typer(model.app, name="model")
-app.add_typer(remote.lock_app, name="lock")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(data.app, name="data")
-app.add_typer(evals.app, name="eval")
 maintenance.register(app)
 app.command("migrate-legacy")(legacy.migrate_legacy)
-
-list_app = typer.Typer(help="List artifacts by kind (aliases of the per-kind list commands).\n\nExample: ilab list models", no_args_is_help=True)
-list_app.command("models", help="List models; same as 'ilab model list'.\n\nExample: ilab list models --wide")(model.list_models)
-list_app.command("datasets", help="List datasets; same as 'ilab data list'.\n\nExample: ilab list datasets skills")(data.list_datasets)
-list_app.command("evals", help="List eval results; same as 'ilab eval list'.\n\nExample: ilab list evals --metric MMLU")(evals.list_evals)
-app.add_typer(list_app, name="list")
 
 
 def _version(value: bool) -> None:
@@ -67,6 +70,9 @@ def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Store, list and reclaim InstructLab artifacts by content digest."""
+    # Imported here because --help and --version exit before this callback runs and need no logging.
+    import logging
+
     ctx.obj = State(store, config)
     level = logging.WARNING
     if verbose:

@@ -6,12 +6,13 @@ from typing import List, Optional
 
 import typer
 
-from . import output
+from . import output, remote
 from .context import empty_or_missing, open_store
 
 app = typer.Typer(
     help="Manage base models and training checkpoints.\n\nExample: ilab model list --wide",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 MODE_HELP = (
@@ -344,3 +345,11 @@ def _node_text(node: dict) -> str:
     if node["focus"]:
         text += "  <="
     return text
+
+
+# The registry and layout commands live in remote.py next to ilab lock. They
+# are registered last, so help lists them after the local commands.
+app.command("pull")(remote.pull)
+app.command("push")(remote.push)
+app.command("export")(remote.export)
+app.command("import")(remote.import_artifact)

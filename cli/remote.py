@@ -13,6 +13,7 @@ from .context import open_store
 lock_app = typer.Typer(
     help="Pin models to exact registry and local digests.\n\nExample: ilab lock write models.lock granite-7b-base",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 JOBS_HELP = "Blobs to transfer at the same time (1 to 64)."

@@ -17,6 +17,7 @@ from .refs import resolve
 from .views import view_path
 
 if TYPE_CHECKING:
+    # Only for annotations: importing the store module at run time loads the hashing and ingest code.
     from .store import Store
 
 LIST_SCHEMA_VERSION = 1

@@ -14,12 +14,16 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InvalidInputError
 from .refs import check_label, resolve
 from .scan import SourceFile, scan_source
-from .store import AddResult, Store
 from .summary import derive_summary
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the store module at run time loads the hashing and ingest code.
+    from .store import AddResult, Store
 
 KNOWN_METRICS = ("MMLU", "MMLU-Branch", "MT-Bench", "MT-Bench-Branch", "DK-Bench")
 _BENCHMARK_NAMES = {

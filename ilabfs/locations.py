@@ -43,6 +43,13 @@ def store_root(explicit: str | os.PathLike | None = None, *, config_file: str | 
     chosen = explicit or os.environ.get(STORE_ENV)
     if chosen:
         return Path(os.path.abspath(os.path.expanduser(os.path.expandvars(str(chosen)))))
+    from .config.paths import locate_config
+
+    location = locate_config(config_file)
+    # A default config file that does not exist names no storage.root. Checking
+    # here spares commands the import of the YAML parser and config schema.
+    if not location.explicit and not location.path.exists():
+        return data_dir() / "store"
     from .config.loader import configured_store_root
 
     return configured_store_root(config_file) or data_dir() / "store"

@@ -94,17 +94,32 @@ def _kill_after(command, env, delay):
     return killed
 
 
+def _timed_run(command, env) -> float:
+    started = time.monotonic()
+    completed = subprocess.run(command, env=env, capture_output=True)
+    assert completed.returncode == 0, completed.stderr
+    return time.monotonic() - started
+
+
 def test_kill_delete_and_gc_at_random_points(tmp_path):
     """Rounds alternate between killing ``ilab model delete`` of a model with many files and
-    killing ``ilab gc`` over many garbage blobs, each after a random delay. After every kill
-    the models not being deleted are intact, the one being deleted is either whole or gone,
-    no blob is partial, and a following gc runs cleanly."""
+    killing ``ilab gc`` over many garbage blobs, each after a random delay inside the measured
+    duration of a full run of the same command. After every kill the models not being deleted
+    are intact, the one being deleted is either whole or gone, no blob is partial, and a
+    following gc runs cleanly."""
     store = tmp_path / "store"
     env = cli_env(store, ILABFS_STAGING_GRACE="0")
     rng = random.Random(4)
     _many_files_model(tmp_path / "keep", seed=-1)
     assert subprocess.run(ilab_command("model", "add", str(tmp_path / "keep"), "--name", "keep"), env=env).returncode == 0
     keep = named_artifacts(store)
+
+    # A delay drawn from the duration of a full run lands inside the command, however fast the CLI starts.
+    _many_files_model(tmp_path / "timed", seed=-2)
+    assert subprocess.run(ilab_command("model", "add", str(tmp_path / "timed"), "--name", "victim"), env=env).returncode == 0
+    durations = {"delete": _timed_run(ilab_command("model", "delete", "victim"), env)}
+    _garbage(store, 3000, seed=-3)
+    durations["gc"] = _timed_run(ilab_command("gc"), env)
     rounds = 100 if STRESS else 12
     killed = 0
 
@@ -114,10 +129,12 @@ def test_kill_delete_and_gc_at_random_points(tmp_path):
             _many_files_model(folder, seed=number)
             assert subprocess.run(ilab_command("model", "add", str(folder), "--name", "victim"), env=env).returncode == 0
             command = ilab_command("model", "delete", "victim")
+            duration = durations["delete"]
         else:
             _garbage(store, 3000, seed=number)
             command = ilab_command("gc")
-        killed += _kill_after(command, env, rng.uniform(0.1, 0.5))
+            duration = durations["gc"]
+        killed += _kill_after(command, env, rng.uniform(0, duration * 1.1))
 
         assert check_store(store) == []
         current = named_artifacts(store)
