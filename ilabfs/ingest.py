@@ -100,6 +100,9 @@ class Ingest:
     def commit_bytes(self, data: bytes) -> str:
         """Store a small document (config or manifest) and return its hex digest."""
         digest = hash_bytes(data)
+        # A re-add produces the same documents: skip the write and its fsync.
+        if self._pin_if_stored(digest):
+            return digest
         staged = self._staged_path()
         try:
             fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

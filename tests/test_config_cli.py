@@ -251,6 +251,27 @@ def test_set_creates_missing_file_with_version(env, default_file):
     assert default_file.read_text() == "train:\n  num_epochs: 4\nversion: 2.0.0\n"
 
 
+def test_set_through_alias_changes_one_section(tmp_path, env):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "evaluate:\n"
+        "  mt_bench: &judge\n"
+        "    # the judge both benchmarks use\n"
+        "    judge_model: prometheus-8x7b\n"
+        "  mt_bench_branch: *judge\n"
+        "version: 2.0.0\n"
+    )
+
+    result = run_ilab("--config", str(config), "config", "set", "evaluate.mt_bench_branch.judge_model", "judge-2", env=env)
+
+    assert result.code == 0, result.err
+    first = run_ilab("--config", str(config), "config", "get", "evaluate.mt_bench.judge_model", env=env)
+    second = run_ilab("--config", str(config), "config", "get", "evaluate.mt_bench_branch.judge_model", env=env)
+    assert first.out.strip() == "prometheus-8x7b"
+    assert second.out.strip() == "judge-2"
+    assert "# the judge both benchmarks use" in config.read_text()
+
+
 def test_set_inserts_new_key_in_schema_order(tmp_path, env):
     config = tmp_path / "config.yaml"
     config.write_text("chat:\n  context: default\n  # the model I use\n  model: m.gguf\nversion: 2\n")

@@ -208,9 +208,29 @@ def _parent_mapping(document: CommentedMap, dotted: str, version: int, source: s
                 key=current,
                 path=source,
             )
-        mapping = mapping[part]
+        mapping = _own_section(mapping, part)
         prefix = current
     return mapping
+
+
+def _own_section(mapping: CommentedMap, part: str) -> CommentedMap:
+    """Return ``mapping[part]``, first replaced by a private copy when it is an anchored section.
+
+    A section written once with an anchor (``&name``) and reused through
+    aliases (``*name``) is one object, so setting a key in it would change
+    every section that shares it. The copy keeps the comments, and the
+    aliases keep the original.
+    """
+    import copy
+
+    section = mapping[part]
+    if getattr(section.anchor, "value", None) is None:
+        return section
+    private = copy.deepcopy(section)
+    private.anchor.value = None
+    private.anchor.always_dump = False
+    mapping[part] = private
+    return private
 
 
 def migrate_config(location: ConfigLocation, dry_run: bool = False) -> MigrateResult:
