@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .digest import is_hex_digest
-from .errors import CorruptStoreError
+from .errors import CorruptStoreError, LockedError
 from .fsutil import fsync_dir, raise_if_no_space
 from .layout import Layout
-from .locks import file_lock
+from .locks import default_timeout, file_lock
 from .manifest import KINDS
 
 # Stored in the database header (PRAGMA application_id): the bytes "ilfs".
@@ -56,9 +56,6 @@ CREATE INDEX reference_by_kind_blob ON reference (kind, blob, size);
 # Every lookup by blob names the kinds, so that SQLite can use the index above.
 BY_BLOB = "kind IN ('model', 'dataset', 'eval') AND blob = ?"
 
-# Seconds a reader or writer waits for SQLite's own lock while another
-# process commits; commits take milliseconds, so this only matters on a stall.
-BUSY_SECONDS = 60.0
 
 # Summary fields that hold the manifest digest (hex) of another artifact.
 LINK_FIELDS = ("base", "dataset", "subject", "teacher")
@@ -126,18 +123,21 @@ def _connect(path: Path) -> sqlite3.Connection:
     """
     if not path.exists():
         raise FileNotFoundError(path)
+    # A store this user may only read is still listed; writes then fail as SQLite's read-only error.
+    mode = "rw" if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) else "ro"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=BUSY_SECONDS, isolation_level=None)
+        # SQLite's own lock is held for milliseconds per commit; waiting as long as for a store lock covers a stall.
+        db = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=default_timeout(), isolation_level=None)
     except sqlite3.OperationalError as error:
         if not path.exists():
             raise FileNotFoundError(path) from error
-        _corrupt(path, str(error))
+        _database_error(path, error)
     try:
         db.execute("PRAGMA synchronous = FULL")
         application_id, version = db.execute("PRAGMA application_id").fetchone()[0], db.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as error:
         db.close()
-        _corrupt(path, str(error))
+        _database_error(path, error)
     if application_id != APPLICATION_ID or version != INDEX_SCHEMA_VERSION:
         db.close()
         _corrupt(path, f"not an ilabfs index of schema version {INDEX_SCHEMA_VERSION} (application_id {application_id:#x}, user_version {version})")
@@ -224,7 +224,7 @@ def _read(db: sqlite3.Connection, path: Path, with_blobs: bool) -> Index:
                     _corrupt(path, f"a reference to blob {blob} belongs to no {kind} artifact")
                 owner.blobs[blob] = size
     except sqlite3.DatabaseError as error:
-        _corrupt(path, str(error))
+        _database_error(path, error)
     return index
 
 
@@ -306,7 +306,7 @@ def load_roots(layout: Layout, *, with_references: bool = True) -> tuple[set[str
         blobs = {blob for (blob,) in db.execute("SELECT blob FROM reference")} if with_references else set()
         return artifacts, blobs
     except sqlite3.DatabaseError as error:
-        _corrupt(layout.index, str(error))
+        _database_error(layout.index, error)
     finally:
         db.close()
 
@@ -321,7 +321,7 @@ def still_referenced(layout: Layout, blobs: Iterable[str]) -> set[str]:
         db.execute("BEGIN")
         return {blob for blob in blobs if db.execute(f"SELECT 1 FROM reference WHERE {BY_BLOB} LIMIT 1", (blob,)).fetchone()}
     except sqlite3.DatabaseError as error:
-        _corrupt(layout.index, str(error))
+        _database_error(layout.index, error)
     finally:
         db.close()
 
@@ -350,9 +350,20 @@ def blob_sizes(layout: Layout) -> frozenset[int]:
     try:
         return frozenset(size for (size,) in db.execute("SELECT DISTINCT size FROM reference"))
     except sqlite3.DatabaseError as error:
-        _corrupt(layout.index, str(error))
+        _database_error(layout.index, error)
     finally:
         db.close()
+
+
+def _database_error(path: Path, error: sqlite3.DatabaseError) -> None:
+    """Raise the store error that an SQLite error on the index means: busy, or damaged."""
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        raise LockedError(
+            f"timed out after {default_timeout():g}s waiting for another process's lock on the index {path}",
+            hint="wait for the other ilab command to finish, or raise ILABFS_LOCK_TIMEOUT",
+            path=str(path),
+        ) from error
+    _corrupt(path, str(error))
 
 
 def _corrupt(path: Path, reason: str) -> None:
@@ -459,6 +470,8 @@ def editing_index(layout: Layout, timeout: float | None = None) -> Iterator[Open
         except sqlite3.OperationalError as error:
             if "full" in str(error):
                 raise_if_no_space(OSError(28, str(error)), layout.index, 0)
+            if "locked" in str(error):
+                _database_error(layout.index, error)
             raise
         finally:
             db.close()

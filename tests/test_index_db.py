@@ -130,3 +130,32 @@ def test_hot_journal_rolled_back(ilab, store_dir, model_pair):
     listing = ilab("model", "list", "--json")
     assert listing.code == 0, listing.err
     assert read_index(store_dir)["artifacts"] == before
+
+
+def test_busy_index_times_out_as_locked(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN EXCLUSIVE')\n"
+            "print('held', flush=True)\n"
+            "time.sleep(30)\n",
+            str(index_path(store_dir)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        result = ilab("model", "list", env={"ILABFS_LOCK_TIMEOUT": "1"})
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert result.code == 9
+    assert "index.db" in result.err
+    assert "ILABFS_LOCK_TIMEOUT" in result.err
+    assert "Traceback" not in result.err
