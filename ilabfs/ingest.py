@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import logging
 import os
-import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -57,7 +55,7 @@ class Ingest:
         self.layout = layout
         # Sizes of blobs the store already has: a file of another size cannot be a duplicate.
         self.known_sizes = known_sizes
-        self.id = f"{time.time_ns():x}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.id = f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}"
         self.folder = layout.staging / self.id
         self.pins: set[str] = set()
         self.stats = IngestStats()
@@ -65,8 +63,9 @@ class Ingest:
         self._counter = 0
         # Bytes this ingest still expects to write, for the message when the disk fills up.
         self.planned_bytes = 0
-        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ilabfs-commit")
-        self._pending: list[Future] = []
+        # The commit thread starts with the first copied file; a re-add never needs it.
+        self._finisher = None
+        self._pending: list = []
         self._renamed = False
         # A pull sets this so that a failure keeps its partial downloads for the next pull to resume.
         self.keep_partials = False
@@ -88,7 +87,8 @@ class Ingest:
         for future in self._pending:
             with contextlib.suppress(BaseException):
                 future.result()
-        self._finisher.shutdown(wait=True)
+        if self._finisher is not None:
+            self._finisher.shutdown(wait=True)
         if not (exc_type is not None and self.keep_partials and _prune_to_partials(self.folder)):
             shutil.rmtree(self.folder, ignore_errors=True)
         if self._lease_fd is not None:
@@ -220,6 +220,10 @@ class Ingest:
         hashcache.store(fd, digest, before, hashed_at)
         # The fsync and rename run in the background while the next file is
         # copied; seal() waits for them before anything names the blob.
+        if self._finisher is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ilabfs-commit")
         self._pending.append(self._finisher.submit(self._finish_copy, staged, digest, before.st_size))
         return digest
 

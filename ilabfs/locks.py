@@ -13,7 +13,6 @@ import fcntl
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -43,11 +42,16 @@ def process_start_time(pid: int) -> int | None:
         return None
 
 
+def _host() -> str:
+    # The same name as socket.gethostname(), without importing socket at start-up.
+    return os.uname().nodename
+
+
 def holder_record() -> dict:
     return {
         "pid": os.getpid(),
         "start": process_start_time(os.getpid()),
-        "host": socket.gethostname(),
+        "host": _host(),
         "command": " ".join(os.path.basename(arg) if i == 0 else arg for i, arg in enumerate(sys.argv))[:200],
         "since": time.time(),
     }
@@ -55,7 +59,7 @@ def holder_record() -> dict:
 
 def holder_is_alive(record: dict) -> bool:
     """Tell whether the process a lock record names still runs on this host."""
-    if record.get("host") != socket.gethostname():
+    if record.get("host") != _host():
         return True
     pid = record.get("pid")
     if not isinstance(pid, int):

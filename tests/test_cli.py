@@ -111,7 +111,8 @@ def test_invalid_mode(ilab, model_pair):
 def test_quiet_prints_ids(ilab, model_pair):
     ilab("model", "add", str(model_pair[0]), "--name", "base")
     ids = ilab("model", "list", "-q").out.split()
-    assert len(ids) == 1 and len(ids[0]) == 12
+    assert len(ids) == 1
+    assert len(ids[0]) == 12
 
 
 def test_same_result_from_any_directory(ilab, model_pair, tmp_path):
@@ -163,7 +164,8 @@ def test_json_list_schema(ilab, model_pair):
                 "exclusiveSize", "path"):
         assert key in row
     assert row["baseModel"]["name"] == "base:latest"
-    assert row["phase"] == "phase1" and row["step"] == 100
+    assert row["phase"] == "phase1"
+    assert row["step"] == 100
     filtered = ilab("model", "list", "--phase", "phase1", "-q").out.split()
     assert filtered == [row["id"]]
     by_base = ilab("model", "list", "--base", "base", "-q").out.split()

@@ -9,7 +9,7 @@ import pytest
 from confighelp import FULL, NO_VERSION, copy_fixture, explicit, platform_env, run_ilab
 from ilabfs.config.document import dump, parse, to_plain
 from ilabfs.config.loader import load_config
-from ilabfs.config.migrations import Migration, migrate, migrate_0_to_1, migrate_1_to_2, parse_host_port
+from ilabfs.config.migrations import Migration, migrate_0_to_1, migrate_1_to_2, parse_host_port
 from ilabfs.config.writer import migrate_config
 from ilabfs.errors import ConfigError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -35,7 +34,9 @@ def test_three_generate_runs_listed_with_samples_and_teacher(ilab, model_pair, t
     assert all(row["phase"] == "phase10" and row["type"] == "skills" for row in rows.values())
 
     table = ilab("data", "list", "skills").out
-    assert "DATASET ID" in table and "NUM SAMPLES" in table and "TEACHER MODEL" in table
+    assert "DATASET ID" in table
+    assert "NUM SAMPLES" in table
+    assert "TEACHER MODEL" in table
     assert "phase10 skills" in table
     assert ilab("data", "list", "knowledge", "-q").out.strip() == ""
 
@@ -115,7 +116,8 @@ def test_dataset_used_by_checkpoint_protected(ilab, model_pair, three_runs):
     ilab("model", "add", str(model_pair[1]), "--name", "ft", "--base", "base", "--dataset", "s", "--phase", "phase2")
     refused = ilab("data", "delete", "s")
     assert refused.code == 6
-    assert "ft:latest" in refused.err and "was trained with" in refused.err
+    assert "ft:latest" in refused.err
+    assert "was trained with" in refused.err
     assert ilab("data", "delete", "s", "--dry-run", "--force").code == 0
     assert ilab("data", "delete", "s", "--force").code == 0
     row = ilab("model", "list", "--json").json()["artifacts"][0]

@@ -112,7 +112,8 @@ def test_gc_removes_only_unreferenced(ilab, store_dir, model_pair, tmp_path):
     referenced = blob_names(store_dir) - {stray.name}
 
     dry = ilab("gc", "--dry-run", "--json").json()
-    assert dry["blobs"] == 1 and stray.exists()
+    assert dry["blobs"] == 1
+    assert stray.exists()
     done = ilab("gc", "--json").json()
     assert done["bytesFreed"] == 6
     assert blob_names(store_dir) == referenced

@@ -48,7 +48,8 @@ def test_same_basename_from_two_runs_both_kept(ilab, tmp_path, model_pair, two_r
     table = ilab("eval", "list").out
     for header in ("EVAL ID", "MODEL REF", "BASE MODEL", "EVAL SCORE", "METRIC", "EVAL DATE"):
         assert header in table
-    assert "51.2%" in table and "7.41" in table
+    assert "51.2%" in table
+    assert "7.41" in table
     assert len(ilab("eval", "list", "--metric", "mt-bench", "-q").out.split()) == 1
     assert len(ilab("eval", "list", "--model", "granite-ft-run-b:samples_29008", "-q").out.split()) == 2
 
@@ -66,16 +67,19 @@ def test_eval_manifest_subject_is_model(ilab, store_dir, model_pair, tmp_path):
 def test_eval_needs_metric_and_score(ilab, model_pair, tmp_path):
     ilab("model", "add", str(model_pair[0]), "--name", "m")
     result = ilab("eval", "add", "m", "--score", "3")
-    assert result.code == 2 and "no metric given" in result.err
+    assert result.code == 2
+    assert "no metric given" in result.err
     result = ilab("eval", "add", "m", "--metric", "DK-Bench")
-    assert result.code == 2 and "no DK-Bench score" in result.err
+    assert result.code == 2
+    assert "no DK-Bench score" in result.err
 
 
 def test_model_with_evals_protected_and_clear(ilab, model_pair, tmp_path):
     ilab("model", "add", str(model_pair[0]), "--name", "m")
     ilab("eval", "add", "m", "--metric", "MMLU", "--score", "0.4")
     refused = ilab("model", "delete", "m")
-    assert refused.code == 6 and "measures" in refused.err
+    assert refused.code == 6
+    assert "measures" in refused.err
     assert ilab("eval", "clear").code == 2
     assert ilab("eval", "clear", "--yes").code == 0
     assert ilab("eval", "list", "-q").out.strip() == ""
@@ -90,11 +94,14 @@ def test_lineage_with_missing_parent(ilab, model_pair, tmp_path, two_runs):
 
     tree = ilab("model", "lineage", "p2:s200").out
     assert tree.splitlines()[0].startswith("base:latest")
-    assert "p1:s100" in tree and "phase1" in tree
-    assert "p2:s200" in tree and "MT-Bench 7.10" in tree
+    assert "p1:s100" in tree
+    assert "phase1" in tree
+    assert "p2:s200" in tree
+    assert "MT-Bench 7.10" in tree
 
     refused = ilab("model", "delete", "base")
-    assert refused.code == 6 and "p1:s100" in refused.err
+    assert refused.code == 6
+    assert "p1:s100" in refused.err
     assert ilab("model", "delete", "base", "--force").code == 0
     after = ilab("model", "lineage", "p2:s200", "--json").json()
     assert after["missing"] is True
@@ -165,13 +172,15 @@ def test_eval_result_file_edge_cases(ilab, model_pair, tmp_path):
     boolean = tmp_path / "b.json"
     boolean.write_text('{"benchmark": "mmlu", "overall_score": true}')
     result = ilab("eval", "add", "m", "--file", str(boolean))
-    assert result.code == 2 and "b.json" in result.err
+    assert result.code == 2
+    assert "b.json" in result.err
     huge = tmp_path / "t.jsonl"
     huge.write_text('{"judgment": "x", "score": 8, "tstamp": 1e20}\n{"judgment": "x", "score": 7, "tstamp": 1}\n')
     assert ilab("eval", "add", "m", "--file", str(huge)).code == 0
     assert ilab("eval", "add", "m", "--metric", "MMLU", "--score", "nan").err.startswith("Error: invalid --score")
     bad_date = ilab("eval", "add", "m", "--metric", "MMLU", "--score", "0.5", "--date", "9999-12-31T23:59:59-05:00")
-    assert bad_date.code == 2 and "invalid --date" in bad_date.err
+    assert bad_date.code == 2
+    assert "invalid --date" in bad_date.err
 
 
 def test_deeply_nested_record_rejected(ilab, tmp_path):

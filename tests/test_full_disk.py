@@ -44,7 +44,8 @@ def test_precheck_refuses_before_writing(small_fs, big_model):
     result = subprocess.run(ilab_command("model", "add", str(big_model), "--name", "big"), env=cli_env(store),
                             capture_output=True, text=True)
     assert result.returncode == 11
-    assert "bytes needed" in result.stderr and "bytes free" in result.stderr
+    assert "bytes needed" in result.stderr
+    assert "bytes free" in result.stderr
     assert "ilab gc" in result.stderr
     assert _digests(big_model) == before
     assert os.listdir(store / "blobs" / "blake3") == []

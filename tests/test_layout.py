@@ -31,7 +31,8 @@ def test_blobs_named_by_their_blake3(ilab, store_dir, model_pair):
     assert names
     for name in names:
         path = store_dir / "blobs" / "blake3" / name
-        assert len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+        assert len(name) == 64
+        assert all(c in "0123456789abcdef" for c in name)
         assert _blake3_file(path) == name
 
 

@@ -7,7 +7,6 @@ that interpreter loaded. Speed itself is measured by the benchmarks, not here.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
