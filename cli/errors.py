@@ -13,6 +13,7 @@ import sys
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
+EXIT_CORRUPT = 8
 EXIT_OS_ERROR = 14
 EXIT_INTERRUPTED = 130
 
@@ -46,6 +47,10 @@ def report(error: BaseException) -> int:
             hint = "free some space and run the command again"
         _print(f"{error.strerror or error}{target}", hint)
         return EXIT_OS_ERROR
+    if type(error).__module__ == "sqlite3":
+        # The index is the only SQLite database; a failure not mapped where it was raised still means it.
+        _print(f"the index database failed: {type(error).__name__}: {error}", "run ilab fsck, and ilab fsck --rebuild-index if it reports the index")
+        return EXIT_CORRUPT
     if isinstance(error, Exception):
         _print(
             f"unexpected failure: {type(error).__name__}: {error}",

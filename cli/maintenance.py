@@ -129,8 +129,18 @@ def fsck(
     if not report.clean:
         raise CorruptStoreError(
             f"fsck found {output.count(len(report.errors), 'error')} in {store.root}",
-            hint="add or pull the affected artifacts again after ilab fsck --repair" if not repair else "add or pull the listed artifacts again",
+            hint=_fsck_hint(report, repair),
         )
+
+
+def _fsck_hint(report, repair: bool) -> str:
+    """Name the command that fixes what was found: the index is rebuilt, damaged blobs are re-added."""
+    codes = {problem.code for problem in report.errors}
+    if codes and codes <= {"index-mismatch", "index-unreadable"}:
+        return "run ilab fsck --rebuild-index, which rewrites the index from the manifests"
+    if repair:
+        return "add or pull the listed artifacts again"
+    return "add or pull the affected artifacts again after ilab fsck --repair"
 
 
 def _print_rebuild(rebuilt) -> None:

@@ -271,7 +271,8 @@ def delete_artifacts(ctx: typer.Context, kind: str, refs: list[str], dry_run: bo
                 "deleted": [{"id": short_id(e.digest), "names": e.names} for e in plan.remove],
                 "blobs": len(plan.blobs),
                 "bytesToFree": plan.bytes_freed,
-                "bytesFreed": freed,
+                "bytesFreed": freed or 0,
+                "reclaimDeferred": freed is None,
                 "danglingDependents": [short_id(d.dependent.digest) for d in plan.dependents],
             }
         )
@@ -285,6 +286,9 @@ def delete_artifacts(ctx: typer.Context, kind: str, refs: list[str], dry_run: bo
     for dependent in plan.dependents:
         keep = "Would keep" if dry_run else "Kept"
         typer.echo(f"{keep} {short_id(dependent.dependent.digest)} with its parent {short_id(dependent.target)} missing")
+    if freed is None:
+        typer.echo(f"Left {output.size(plan.bytes_freed)} in {output.count(len(plan.blobs), 'blob')} for ilab gc to reclaim")
+        return
     amount = plan.bytes_freed if dry_run else freed
     typer.echo(f"{'Would free' if dry_run else 'Freed'} {output.size(amount)} in {output.count(len(plan.blobs), 'blob')}")
 

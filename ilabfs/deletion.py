@@ -8,15 +8,18 @@ reclaimed through the same locked sweep that gc uses.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from . import gc
 from .digest import short_id
-from .errors import DependencyError
+from .errors import DependencyError, LockedError
 from .index import OpenIndex, Entry, Index, editing_index, reading_index
 from .refs import full_name, resolve
 from .store import Store
 from .views import remove_views
+
+log = logging.getLogger(__name__)
 
 # Summary fields through which one artifact depends on another.
 DEPENDENCY_FIELDS = {"base": "base model of", "dataset": "dataset of", "subject": "evaluated by"}
@@ -145,8 +148,12 @@ def preview_delete(store: Store, kind: str, refs: list[str], force: bool = False
         return plan_delete(index, kind, refs, force)
 
 
-def execute_delete(store: Store, kind: str, refs: list[str], force: bool = False) -> tuple[DeletePlan, int]:
-    """Re-plan under the index lock, apply the plan, then reclaim its blobs; return the plan and bytes freed."""
+def execute_delete(store: Store, kind: str, refs: list[str], force: bool = False) -> tuple[DeletePlan, int | None]:
+    """Re-plan under the index lock, apply the plan, then reclaim its blobs; return the plan and bytes freed.
+
+    The bytes freed are None when the gc lock stayed busy: the artifacts are
+    deleted and their blobs wait for the next gc.
+    """
     gc.clean_staging(store.layout)
     with editing_index(store.layout) as index:
         plan = plan_delete(index, kind, refs, force)
@@ -158,5 +165,10 @@ def execute_delete(store: Store, kind: str, refs: list[str], force: bool = False
     remove_views(store.layout, kind, [entry.digest for entry in plan.remove])
     if not plan.blobs:
         return plan, 0
-    _, freed = gc.collect(store.layout, only={blob for blob, _ in plan.blobs})
+    try:
+        _, freed = gc.collect(store.layout, only={blob for blob, _ in plan.blobs})
+    except LockedError as error:
+        # The delete itself is committed; only reclaiming waits, and any later gc does it.
+        log.warning("deleted, but left its blobs for ilab gc to reclaim: %s", error.message)
+        return plan, None
     return plan, freed

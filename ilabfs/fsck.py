@@ -89,16 +89,29 @@ def _check(layout: Layout, fast: bool) -> Report:
         index = load_index(layout, with_blobs=True)
         damage = integrity_problems(layout)
         if damage:
-            raise CorruptStoreError(f"index {layout.index} is damaged: {'; '.join(damage[:3])}", path=str(layout.index))
+            raise CorruptStoreError(f"index {layout.index} is damaged: {'; '.join(' '.join(str(line).split()) for line in damage[:3])}", path=str(layout.index))
     except CorruptStoreError as error:
         report.add("index-unreadable", ERROR, str(layout.index), error.message)
         index = None
 
+    if index is not None:
+        _check_names(index, report)
     users = _blob_users(layout, index, present, report) if index else defaultdict(set)
     _check_blobs(layout, present, users, index, fast, report)
     if index is not None:
         _check_garbage(layout, present, users, report)
     return report
+
+
+def _check_names(index: Index, report: Report) -> None:
+    """Report names that two artifacts of one kind carry; a ref by that name would pick either."""
+    owners: dict[tuple[str, str], Entry] = {}
+    for entry in index.entries.values():
+        for name in entry.names:
+            other = owners.setdefault((entry.kind, name.casefold()), entry)
+            if other is not entry:
+                labels = (_label(other), _label(entry))
+                report.add("name-duplicate", ERROR, name, f"{entry.kind} name {name!r} is on both {other.digest[:12]} and {entry.digest[:12]}", labels)
 
 
 def _blob_users(layout: Layout, index: Index, present: dict[str, int], report: Report) -> dict[str, set[str]]:

@@ -3,9 +3,9 @@
 ``manifests/index.db`` is the single root set of the store, an SQLite
 database. Each kept manifest is one ``artifact`` row: its kind, names
 (``name:tag``), creation time, size and the summary row that listings print.
-The ``reference`` table lists every blob each manifest reaches, so listing,
-delete and gc never open a manifest per artifact, and a delete finds the blobs
-only it used with one indexed query instead of a scan of the whole store.
+The ``reference`` table lists every blob each manifest reaches. Listing,
+delete and gc therefore open no manifest per artifact, and a delete finds the
+blobs only it used by indexed lookups instead of a scan of the whole store.
 
 Every change is one SQLite transaction, taken under ``locks/index.lock`` so
 that writers also follow the store's own lock protocol. SQLite's rollback
@@ -147,11 +147,11 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _create(path: Path, entries: Iterable[Entry] = ()) -> None:
     """Write a complete index to a temporary file and rename it over ``path``.
 
-    Readers see the old index or the new one; a crash leaves at most the
-    temporary file, which the next write replaces.
+    Readers see the old index or the new one. Callers hold ``index.lock``, so
+    every temporary index left by a killed writer is stale and removed here.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+    for leftover in path.parent.glob(f".{path.name}.*.tmp*"):
         leftover.unlink(missing_ok=True)
     try:
         db = sqlite3.connect(tmp, isolation_level=None)
@@ -182,6 +182,9 @@ def _create(path: Path, entries: Iterable[Entry] = ()) -> None:
         tmp.unlink(missing_ok=True)
         if "full" in str(error):
             raise_if_no_space(OSError(28, str(error)), path, 0)
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
 
@@ -222,6 +225,8 @@ def _read(db: sqlite3.Connection, path: Path, with_blobs: bool) -> Index:
                 owner = by_id.get(artifact)
                 if owner is None or owner.kind != kind:
                     _corrupt(path, f"a reference to blob {blob} belongs to no {kind} artifact")
+                if type(size) is not int or not 0 <= size <= LARGEST_SIZE:
+                    _corrupt(path, f"the reference to blob {blob} has a malformed size {size!r}")
                 owner.blobs[blob] = size
     except sqlite3.DatabaseError as error:
         _database_error(path, error)
@@ -233,7 +238,7 @@ def _parse_texts(db: sqlite3.Connection, rows: list[tuple], path: Path) -> list:
 
     One json.loads of all rows takes a fraction of the time of one call per
     row. Joining is only safe when every text is one complete JSON array or
-    object, which SQLite's json_valid checks first; any doubt falls back to
+    object, so SQLite's json_valid checks that first. Any doubt falls back to
     parsing row by row, which names the malformed row.
     """
     (bad,) = db.execute(
@@ -242,7 +247,7 @@ def _parse_texts(db: sqlite3.Connection, rows: list[tuple], path: Path) -> list:
     ).fetchone()
     if bad == 0:
         try:
-            parsed = json.loads("[" + ",".join(f"[{row[5]},{row[6]}]" for row in rows) + "]")
+            parsed = json.loads("[" + ",".join(f"[{row[5]},{row[6]}]" for row in rows) + "]", parse_constant=_reject_constant)
         except ValueError:
             parsed = None
         if parsed is not None and len(parsed) == len(rows):
@@ -250,27 +255,82 @@ def _parse_texts(db: sqlite3.Connection, rows: list[tuple], path: Path) -> list:
     return [_parse_row(row, path) for row in rows]
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _parse_row(row: tuple, path: Path) -> tuple:
     try:
-        return json.loads(row[5]), json.loads(row[6])
+        return json.loads(row[5], parse_constant=_reject_constant), json.loads(row[6], parse_constant=_reject_constant)
     except (TypeError, ValueError):
         _corrupt(path, f"artifact {row[1]} has malformed names or summary")
 
 
 def _entry(row: tuple, names: object, summary: object, path: Path) -> Entry:
     _, digest, kind, created, size, _, _ = row
-    if kind not in KINDS:
-        _corrupt(path, f"artifact {digest} has unknown kind {kind!r}")
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+    entry = Entry(digest, kind, created, names, size, None, summary)
+    check_entry(entry, path)
+    return entry
+
+
+# Summary members with the JSON types a listing can format; None is allowed for each.
+SUMMARY_TYPES = {
+    "files": (int,),
+    "step": (int,),
+    "samples": (int,),
+    "score": (int, float),
+    "dataType": (str,),
+    "format": (str,),
+    "phase": (str,),
+    "run": (str,),
+    "type": (str,),
+    "metric": (str,),
+    "date": (str,),
+    "teacherName": (str,),
+}
+
+LARGEST_SIZE = (1 << 63) - 1
+
+
+def check_entry(entry: Entry, path: Path, *, strict_names: bool = False) -> None:
+    """Raise CorruptStoreError naming ``path`` when a row is not one this version can list.
+
+    ``strict_names`` also checks each name's syntax, which a conversion does
+    once; a reader trusts names that only ilabfs wrote.
+    """
+    digest, summary = entry.digest, entry.summary
+    if entry.kind not in KINDS:
+        _corrupt(path, f"artifact {digest} has unknown kind {entry.kind!r}")
+    if not isinstance(entry.names, list) or not all(isinstance(name, str) for name in entry.names):
         _corrupt(path, f"artifact {digest} has malformed names")
     if not isinstance(summary, dict):
         _corrupt(path, f"artifact {digest} has a malformed summary")
-    if type(size) is not int or not _is_timestamp(created):
+    if type(entry.size) is not int or not 0 <= entry.size <= LARGEST_SIZE or not _is_timestamp(entry.created):
         _corrupt(path, f"artifact {digest} has a malformed size or creation time")
     for key in LINK_FIELDS:
         if key in summary and not (isinstance(summary[key], str) and is_hex_digest(summary[key])):
             _corrupt(path, f"artifact {digest} has a malformed {key} link {summary[key]!r}")
-    return Entry(digest, kind, created, names, size, None, summary)
+    for key, types in SUMMARY_TYPES.items():
+        value = summary.get(key)
+        if value is not None and (type(value) not in types or value != value):
+            _corrupt(path, f"artifact {digest} has a malformed {key} {value!r} in its summary")
+    if entry.blobs is not None and not all(type(size) is int and 0 <= size <= LARGEST_SIZE for size in entry.blobs.values()):
+        _corrupt(path, f"artifact {digest} has a malformed blob size")
+    if strict_names:
+        _check_names(entry, path)
+
+
+def _check_names(entry: Entry, path: Path) -> None:
+    from .errors import InvalidInputError
+    from .refs import full_name
+
+    for name in entry.names:
+        try:
+            valid = full_name(name) == name
+        except InvalidInputError:
+            valid = False
+        if not valid:
+            _corrupt(path, f"artifact {entry.digest} has an invalid name {name!r}")
 
 
 def _is_timestamp(value: object) -> bool:
@@ -301,7 +361,7 @@ def load_roots(layout: Layout, *, with_references: bool = True) -> tuple[set[str
         if with_references:
             damage = [row[0] for row in db.execute("PRAGMA quick_check")]
             if damage != ["ok"]:
-                _corrupt(layout.index, "; ".join(damage[:3]))
+                _corrupt(layout.index, "; ".join(" ".join(str(line).split()) for line in damage[:3]))
         artifacts = set(_read(db, layout.index, with_blobs=False).entries)
         blobs = {blob for (blob,) in db.execute("SELECT blob FROM reference")} if with_references else set()
         return artifacts, blobs
@@ -324,6 +384,35 @@ def still_referenced(layout: Layout, blobs: Iterable[str]) -> set[str]:
         _database_error(layout.index, error)
     finally:
         db.close()
+
+
+def salvage_rows(layout: Layout) -> dict[str, Entry]:
+    """Return the artifact rows of a damaged index that still read as valid, by manifest digest.
+
+    ``ilab fsck --rebuild-index`` uses them to give recovered manifests their
+    names and creation times back. Rows that fail any check, and the whole
+    index when SQLite cannot read the table, are left out.
+    """
+    salvaged: dict[str, Entry] = {}
+    try:
+        db = sqlite3.connect(f"file:{layout.index}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return salvaged
+    try:
+        rows = db.execute("SELECT id, digest, kind, created, size, names, summary FROM artifact").fetchall()
+    except sqlite3.Error:
+        return salvaged
+    finally:
+        db.close()
+    for row in rows:
+        try:
+            names, summary = _parse_row(row, layout.index)
+            entry = _entry(row, names, summary, layout.index)
+        except (CorruptStoreError, TypeError):
+            continue
+        if isinstance(entry.digest, str) and is_hex_digest(entry.digest):
+            salvaged[entry.digest] = entry
+    return salvaged
 
 
 def integrity_problems(layout: Layout) -> list[str]:

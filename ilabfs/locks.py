@@ -9,6 +9,7 @@ took over from a dead one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -114,7 +115,7 @@ def _acquire(fd: int, path: Path, shared: bool, timeout: float) -> None:
             if time.monotonic() >= deadline:
                 holder = read_holder(path)
                 raise LockedError(
-                    f"timed out after {timeout:.0f}s waiting for lock {path}, held by {describe_holder(holder)}",
+                    f"timed out after {timeout:g}s waiting for lock {path}, held by {describe_holder(holder)}",
                     hint="wait for that command to finish, or raise ILABFS_LOCK_TIMEOUT",
                     path=str(path),
                     holder=holder,
@@ -128,7 +129,13 @@ def _take_over_record(fd: int, path: Path) -> None:
         log.warning("took over lock %s from dead process %s", path, describe_holder(previous))
     data = json.dumps(holder_record()).encode()
     os.ftruncate(fd, 0)
-    os.pwrite(fd, data, 0)
+    try:
+        os.pwrite(fd, data, 0)
+    except OSError as error:
+        # The record only names the holder in messages. On a full disk gc must
+        # still run, because it is what frees space.
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
 
 
 def try_lock_exclusive(path: Path) -> int | None:

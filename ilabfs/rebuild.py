@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .errors import CorruptStoreError
 from .gc import list_blobs
-from .index import Entry, Index, load_index, save_index
+from .index import Entry, Index, check_entry, load_index, salvage_rows, save_index
 from .layout import Layout
 from .locks import file_lock
 from .manifest import parse_config, parse_manifest
@@ -39,13 +39,18 @@ def rebuild_index(layout: Layout) -> RebuildResult:
     """
     with file_lock(layout.locks / "index.lock"):
         saved = None
+        salvaged: dict[str, Entry] = {}
         try:
             index = load_index(layout, with_blobs=True)
         except CorruptStoreError:
+            salvaged = salvage_rows(layout)
             saved = _quarantine_index(layout)
             index = Index()
         refreshed, unchanged, broken = _refresh_entries(layout, index)
-        recovered = _recover_manifests(layout, index) if saved else 0
+        renamed = _drop_duplicate_names(index)
+        refreshed += renamed
+        unchanged -= min(renamed, unchanged)
+        recovered = _recover_manifests(layout, index, salvaged) if saved else 0
         save_index(layout, index)
     return RebuildResult(refreshed, recovered, unchanged, tuple(broken), saved)
 
@@ -64,6 +69,19 @@ def _refresh_entries(layout: Layout, index: Index) -> tuple[int, int, list[str]]
         entry.blobs, entry.size, entry.summary = rebuilt.blobs, rebuilt.size, rebuilt.summary
         refreshed += 1
     return refreshed, unchanged, broken
+
+
+def _drop_duplicate_names(index: Index) -> int:
+    """Keep each name of a kind on the artifact created first; return how many entries lost one."""
+    owners: set[tuple[str, str]] = set()
+    changed = 0
+    for entry in sorted(index.entries.values(), key=lambda entry: (entry.created, entry.digest)):
+        kept = [name for name in entry.names if (entry.kind, name.casefold()) not in owners]
+        owners.update((entry.kind, name.casefold()) for name in kept)
+        if kept != entry.names:
+            entry.names = kept
+            changed += 1
+    return changed
 
 
 def _entry_from_manifest(layout: Layout, digest: str, previous: Entry | None) -> Entry | None:
@@ -90,9 +108,14 @@ def _entry_from_manifest(layout: Layout, digest: str, previous: Entry | None) ->
     )
 
 
-def _recover_manifests(layout: Layout, index: Index) -> int:
-    """Add every blob that parses as an ilabfs manifest to the index, without a name."""
+def _recover_manifests(layout: Layout, index: Index, salvaged: dict[str, Entry]) -> int:
+    """Add every blob that parses as an ilabfs manifest to the index.
+
+    A manifest whose row could be read from the damaged index gets that row's
+    names and creation time back; any other one is added without a name.
+    """
     recovered = 0
+    taken: set[tuple[str, str]] = set()
     for digest, size in sorted(list_blobs(layout).items()):
         if digest in index.entries or size > MAX_MANIFEST_BYTES:
             continue
@@ -102,11 +125,25 @@ def _recover_manifests(layout: Layout, index: Index) -> int:
             continue
         if b"application/vnd.oci.image.manifest.v1+json" not in head and b'"artifactType"' not in head:
             continue
-        entry = _entry_from_manifest(layout, digest, None)
+        previous = salvaged.get(digest)
+        entry = _entry_from_manifest(layout, digest, previous) if previous else None
+        if entry is None or not _is_listable(entry, layout):
+            entry = _entry_from_manifest(layout, digest, None)
         if entry is not None:
+            # Names stay unique per kind even when the damaged index repeated one.
+            entry.names = [name for name in entry.names if (entry.kind, name.casefold()) not in taken]
+            taken.update((entry.kind, name.casefold()) for name in entry.names)
             index.entries[digest] = entry
             recovered += 1
     return recovered
+
+
+def _is_listable(entry: Entry, layout: Layout) -> bool:
+    try:
+        check_entry(entry, layout.index)
+    except CorruptStoreError:
+        return False
+    return True
 
 
 # Manifests hold one descriptor per file; even a dataset of many files stays far below this.

@@ -32,7 +32,8 @@ def split_name(text: str) -> tuple[str, str]:
         name, tag = text[:colon], text[colon + 1 :]
     else:
         name, tag = text, DEFAULT_TAG
-    if parse_digest(text.strip().lower()) or re.fullmatch(r"[0-9a-fA-F]{64}", name):
+    # blake3:<hex> must stay a digest ref, so the algorithm name is no name.
+    if parse_digest(text.strip().lower()) or re.fullmatch(r"[0-9a-fA-F]{64}", name) or name.lower() == ALGORITHM:
         raise InvalidInputError(f"name {text!r} looks like a digest", hint="choose a name that is not a digest", name=text)
     if not name or len(name) > MAX_NAME or not _NAME.fullmatch(name):
         raise InvalidInputError(

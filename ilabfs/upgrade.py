@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .digest import is_hex_digest
 from .errors import CorruptStoreError
-from .index import Entry, Index, LINK_FIELDS, save_index
+from .index import Entry, Index, LINK_FIELDS, check_entry, load_index, save_index
 from .layout import LAYOUT_VERSION, Layout, read_version, write_marker
 from .locks import file_lock
 from .manifest import KINDS
@@ -34,8 +34,16 @@ def upgrade(layout: Layout) -> None:
         if read_version(layout) == LAYOUT_VERSION:
             return
         path = layout.manifests / V1_INDEX
-        index = _read_v1(path) if path.exists() else Index()
-        save_index(layout, index)
+        if path.exists():
+            index = _read_v1(path)
+            save_index(layout, index)
+        elif layout.index.exists():
+            # A version 2 index under a version 1 marker: the marker was
+            # restored or edited. The database is the only record of names,
+            # so it is kept, and must be readable before the marker changes.
+            index = load_index(layout)
+        else:
+            index = Index()
         write_marker(layout)
         path.unlink(missing_ok=True)
     log.info("converted the store at %s to layout version %d (%d artifacts)", layout.root, LAYOUT_VERSION, len(index.entries))
@@ -50,7 +58,16 @@ def _read_v1(path: Path) -> Index:
         _unreadable(path, "it is not a version 1 index")
     index = Index()
     for digest, raw in document["artifacts"].items():
-        index.entries[digest] = _entry(path, digest, raw)
+        entry = _entry(path, digest, raw)
+        # The same checks a version 2 reader makes, so that nothing converted is unreadable afterwards.
+        check_entry(entry, path, strict_names=True)
+        index.entries[digest] = entry
+    taken: dict[tuple[str, str], str] = {}
+    for entry in index.entries.values():
+        for name in entry.names:
+            other = taken.setdefault((entry.kind, name.casefold()), entry.digest)
+            if other != entry.digest:
+                _unreadable(path, f"{entry.kind} name {name!r} is on both {other} and {entry.digest}")
     return index
 
 

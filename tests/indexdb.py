@@ -21,7 +21,9 @@ def read_index(store: Path) -> dict:
     path = index_path(store)
     if not path.exists():
         return {"artifacts": {}}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # Read-write, like every SQLite reader that may find a hot journal left by a
+    # killed writer: opening it rolls that write back, which read-only cannot.
+    db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30)
     try:
         artifacts = {}
         by_id = {}

@@ -6,6 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
+
+import pytest
 
 from conftest import blob_names, read_index
 from indexdb import execute, index_path
@@ -159,3 +162,85 @@ def test_busy_index_times_out_as_locked(ilab, store_dir, model_pair):
     assert "index.db" in result.err
     assert "ILABFS_LOCK_TIMEOUT" in result.err
     assert "Traceback" not in result.err
+
+
+def test_version_1_marker_keeps_database(ilab, store_dir, model_pair):
+    """A restored version 1 marker next to a version 2 index must not empty the store."""
+    _populate(ilab, model_pair)
+    before = read_index(store_dir)["artifacts"]
+    (store_dir / "ilabfs-layout").write_text('{"ilabfsLayoutVersion": 1}\n')
+
+    listing = ilab("model", "list", "--json")
+
+    assert listing.code == 0, listing.err
+    assert listing.json()["total"]["count"] == 2
+    assert read_index(store_dir)["artifacts"] == before
+    assert json.loads((store_dir / "ilabfs-layout").read_text()) == {"ilabfsLayoutVersion": 2}
+
+
+def test_rebuild_keeps_names_of_readable_rows(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    execute(store_dir, "INSERT INTO reference (artifact, kind, blob, size) VALUES (999, 'model', ?, 5)", ("a" * 64,))
+
+    rebuilt = ilab("fsck", "--fast", "--rebuild-index")
+
+    assert rebuilt.code == 0, rebuilt.out + rebuilt.err
+    names = sorted(name for entry in read_index(store_dir)["artifacts"].values() for name in entry["names"])
+    assert names == ["base:latest", "tuned:latest"]
+    assert ilab("fsck", "--fast").code == 0
+
+
+def test_delete_with_busy_gc_lock_defers_reclaim(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    holder = subprocess.Popen(
+        ["flock", "--shared", str(store_dir / "locks" / "gc.lock"), "sleep", "30"],
+    )
+    try:
+        time.sleep(0.5)
+        result = ilab("model", "delete", "tuned", env={"ILABFS_LOCK_TIMEOUT": "1"})
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert result.code == 0, result.err
+    assert "for ilab gc to reclaim" in result.out
+    assert [entry["names"] for entry in read_index(store_dir)["artifacts"].values()] == [["base:latest"]]
+    assert "Removed 3 blobs" in ilab("gc").out
+
+
+def test_duplicate_name_found_and_rebuilt(ilab, store_dir, model_pair):
+    _populate(ilab, model_pair)
+    execute(store_dir, "UPDATE artifact SET names = ? WHERE names = ?", ('["BASE:latest"]', '["tuned:latest"]'))
+
+    fsck = ilab("fsck", "--fast", "--json")
+    assert fsck.code == 8
+    assert {problem["code"] for problem in fsck.json()["problems"]} == {"name-duplicate"}
+
+    assert ilab("fsck", "--fast", "--rebuild-index").code == 0
+    assert ilab("fsck", "--fast").code == 0
+
+
+def test_algorithm_name_rejected(ilab, model_pair):
+    result = ilab("model", "add", str(model_pair[0]), "--name", "blake3:9cdd9d29a5ad")
+
+    assert result.code == 2
+    assert "looks like a digest" in result.err
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP TABLE reference",
+        "UPDATE artifact SET summary = json_set(summary, '$.files', 'ten')",
+        "UPDATE artifact SET summary = '{\"files\": NaN}'",
+    ],
+)
+def test_damaged_rows_give_exit_8(ilab, store_dir, model_pair, statement):
+    _populate(ilab, model_pair)
+    execute(store_dir, statement)
+
+    result = ilab("model", "list")
+
+    assert result.code == 8
+    assert "Traceback" not in result.err
+    assert result.err.count("\n") == 1
