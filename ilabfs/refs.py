@@ -79,11 +79,21 @@ def resolve(index: Index, kind: str, ref: str) -> Entry:
     named = _by_name(index, kind, ref)
     if named:
         return named
-    prefix = (ref[len(ALGORITHM) + 1 :] if ref.startswith(f"{ALGORITHM}:") else ref).lower()
+    has_algorithm = ref.lower().startswith(f"{ALGORITHM}:")
+    prefix = (ref[len(ALGORITHM) + 1 :] if has_algorithm else ref).lower()
     if _PREFIX.fullmatch(prefix):
         return _by_prefix(index, kind, prefix, ref)
+    if has_algorithm and not re.fullmatch(r"[0-9a-f]+", prefix):
+        raise InvalidInputError(
+            f"invalid digest {ref!r}", hint=f"write {ALGORITHM}: and 4 to 64 hex digits, or a name", ref=ref
+        )
     if re.fullmatch(r"[0-9a-fA-F]{1,3}", prefix):
-        raise NotFoundError(f"{kind} {ref!r} not found", hint="a digest prefix needs at least 4 hex digits", ref=ref, kind=kind)
+        raise NotFoundError(
+            f"{kind} {ref!r} not found",
+            hint=f"no {kind} has that name, and a digest prefix needs at least 4 hex digits",
+            ref=ref,
+            kind=kind,
+        )
     raise _not_found(kind, ref)
 
 

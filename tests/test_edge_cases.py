@@ -204,3 +204,12 @@ def test_size_rounding():
     assert size(1023) == "1023B"
     assert size(28 * 1024**3) == "28Gi"
     assert size(1536) == "1.5Ki"
+
+
+def test_digest_ref_with_non_hex_digits(ilab, store_dir, model_pair):
+    ilab("model", "add", str(model_pair[0]), "--name", "base")
+
+    result = ilab("model", "inspect", "blake3:zz")
+
+    assert result.code == 2
+    assert "invalid digest 'blake3:zz'" in result.err
