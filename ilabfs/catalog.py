@@ -94,19 +94,6 @@ def _eval_fields(index: Index, summary: dict) -> dict:
 _KIND_FIELDS = {"model": _model_fields, "dataset": _dataset_fields, "eval": _eval_fields}
 
 
-def _stored_bytes(index: Index, kind: str, entries: list[Entry], filtered: bool) -> int:
-    if not isinstance(index, OpenIndex):
-        return 0
-    if filtered:
-        return index.stored_bytes(entry.digest for entry in entries)
-    return index.kind_stored_bytes(kind)
-
-
-def _exclusive_bytes(index: Index) -> dict[str, int]:
-    # An index without a database file is an empty store.
-    return index.exclusive_bytes() if isinstance(index, OpenIndex) else {}
-
-
 def _base_digest(index: Index, ref: str) -> str:
     """Resolve a --base filter; a prefix of a deleted base still finds its orphaned checkpoints."""
     try:
@@ -141,7 +128,7 @@ def list_artifacts(
         return _list(store, index, kind, base, phase, run, dataset_type, model, metric, wide)
 
 
-def _list(store: Store, index: Index, kind: str, base, phase, run, dataset_type, model, metric, wide: bool) -> dict:
+def _list(store: Store, index: OpenIndex, kind: str, base, phase, run, dataset_type, model, metric, wide: bool) -> dict:
     base_digest = _base_digest(index, base) if base else None
     model_digest = resolve(index, "model", model).digest if model else None
     wanted = {
@@ -150,20 +137,22 @@ def _list(store: Store, index: Index, kind: str, base, phase, run, dataset_type,
         "type": dataset_type,
         "subject": model_digest,
     }
+    of_kind = index.of_kind(kind)
     entries = [
         entry
-        for entry in index.of_kind(kind)
+        for entry in of_kind
         if all(value is None or entry.summary.get(key) == value for key, value in wanted.items())
         and (phase is None or str(entry.summary.get("phase", "")).casefold() == phase.casefold())
         and (metric is None or str(entry.summary.get("metric", "")).casefold() == metric.casefold())
     ]
     entries.sort(key=lambda entry: (entry.created, entry.digest), reverse=True)
-    exclusive = _exclusive_bytes(index) if wide else None
+    exclusive = index.exclusive_bytes() if wide else None
     rows = [row(index, entry, store.layout if wide else None, exclusive) for entry in entries]
     total = {
         "count": len(rows),
         "logicalSize": sum(entry.size for entry in entries),
-        "storedSize": _stored_bytes(index, kind, entries, filtered=len(entries) != len(index.of_kind(kind))),
+        # The bytes of a whole kind are one index scan; a filtered list sums its own blobs.
+        "storedSize": index.stored_bytes(entry.digest for entry in entries) if len(entries) != len(of_kind) else index.kind_stored_bytes(kind),
     }
     return {"schemaVersion": LIST_SCHEMA_VERSION, "artifacts": rows, "total": total}
 

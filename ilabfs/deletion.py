@@ -61,7 +61,7 @@ def dependents_of(index: Index, digests: set[str]) -> list[Dependent]:
     return found
 
 
-def plan_delete(index: Index, kind: str, refs: list[str], force: bool = False) -> DeletePlan:
+def plan_delete(index: OpenIndex, kind: str, refs: list[str], force: bool = False) -> DeletePlan:
     """Plan the delete of ``refs``; raise DependencyError when others depend on a target."""
     untag: dict[str, set[str]] = {}
     remove: dict[str, Entry] = {}
@@ -88,7 +88,7 @@ def plan_delete(index: Index, kind: str, refs: list[str], force: bool = False) -
     dependents = dependents_of(index, set(remove))
     if dependents and not force:
         raise _dependency_error(dependents)
-    return DeletePlan(kind, pairs, tuple(remove.values()), tuple(_unshared_blobs(index, set(remove))), tuple(dependents))
+    return DeletePlan(kind, pairs, tuple(remove.values()), tuple(index.unshared_blobs(set(remove))), tuple(dependents))
 
 
 def _name_in_ref(ref: str, entry: Entry) -> str | None:
@@ -101,22 +101,6 @@ def _name_in_ref(ref: str, entry: Entry) -> str | None:
         return None
     folded = name.casefold()
     return next((n for n in entry.names if n.casefold() == folded), None)
-
-
-def _unshared_blobs(index: Index, removed: set[str]) -> list[tuple[str, int]]:
-    if isinstance(index, OpenIndex):
-        return index.unshared_blobs(removed)
-    kept: set[str] = set()
-    for digest, entry in index.entries.items():
-        if digest not in removed:
-            kept.add(digest)
-            kept.update(entry.blob_list())
-    freed: dict[str, int] = {}
-    for digest in removed:
-        for blob, size in index.entries[digest].blob_list().items():
-            if blob not in kept:
-                freed[blob] = size
-    return sorted(freed.items())
 
 
 def describe_dependent(dependent: Dependent) -> str:
@@ -168,7 +152,7 @@ def execute_delete(store: Store, kind: str, refs: list[str], force: bool = False
     try:
         _, freed = gc.collect(store.layout, only={blob for blob, _ in plan.blobs})
     except LockedError as error:
-        # The delete itself is committed; only reclaiming waits, and any later gc does it.
+        # The delete itself is committed. Only reclaiming waits, and any later gc does it.
         log.warning("deleted, but left its blobs for ilab gc to reclaim: %s", error.message)
         return plan, None
     return plan, freed

@@ -105,13 +105,9 @@ def _check(layout: Layout, fast: bool) -> Report:
 
 def _check_names(index: Index, report: Report) -> None:
     """Report names that two artifacts of one kind carry; a ref by that name would pick either."""
-    owners: dict[tuple[str, str], Entry] = {}
-    for entry in index.entries.values():
-        for name in entry.names:
-            other = owners.setdefault((entry.kind, name.casefold()), entry)
-            if other is not entry:
-                labels = (_label(other), _label(entry))
-                report.add("name-duplicate", ERROR, name, f"{entry.kind} name {name!r} is on both {other.digest[:12]} and {entry.digest[:12]}", labels)
+    for name, first, second in index.duplicate_names():
+        message = f"{second.kind} name {name!r} is on both {first.digest[:12]} and {second.digest[:12]}"
+        report.add("name-duplicate", ERROR, name, message, (_label(first), _label(second)))
 
 
 def _blob_users(layout: Layout, index: Index, present: dict[str, int], report: Report) -> dict[str, set[str]]:

@@ -159,10 +159,10 @@ def plan_gc(layout: Layout, only: set[str] | None = None, grace: float | None = 
     """
     pins = live_pins(layout)
     if only is not None:
-        # A delete reclaims a few blobs: look up just those, not the whole store.
-        # NOTE: this trusts the reference rows. A row missing from a damaged
-        # index (fsck: index-mismatch) lets a blob go that a manifest still lists;
-        # only a full gc reads the manifests too.
+        # A delete reclaims a few blobs, so look up just those, not the whole store.
+        # NOTE: this trusts the reference rows. When a damaged index lacks a row
+        # (fsck: index-mismatch), a blob that a manifest still lists can go.
+        # Only a full gc reads the manifests too.
         present = stat_blobs(layout, only)
         return SweepPlan(tuple(sweep(present, mark(still_referenced(layout, only), pins))), ())
 

@@ -54,7 +54,7 @@ CREATE INDEX reference_by_kind_blob ON reference (kind, blob, size);
 """
 
 # Every lookup by blob names the kinds, so that SQLite can use the index above.
-BY_BLOB = "kind IN ('model', 'dataset', 'eval') AND blob = ?"
+KIND_LIST = "(" + ", ".join(f"'{kind}'" for kind in KINDS) + ")"
 
 
 # Summary fields that hold the manifest digest (hex) of another artifact.
@@ -86,10 +86,9 @@ class Entry:
 
 @dataclass
 class Index:
-    """The kept artifacts, as loaded; ``with_blobs`` records whether blob lists were read."""
+    """The kept artifacts, as loaded."""
 
     entries: dict[str, Entry] = field(default_factory=dict)
-    with_blobs: bool = True
 
     def of_kind(self, kind: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.kind == kind]
@@ -102,6 +101,17 @@ class Index:
                 for name in entry.names:
                     names[name.casefold()] = entry.digest
         return names
+
+    def duplicate_names(self) -> list[tuple[str, Entry, Entry]]:
+        """Return each name that a second artifact of the same kind also carries: (name, first, second)."""
+        owners: dict[tuple[str, str], Entry] = {}
+        found = []
+        for entry in self.entries.values():
+            for name in entry.names:
+                first = owners.setdefault((entry.kind, name.casefold()), entry)
+                if first is not entry:
+                    found.append((name, first, entry))
+        return found
 
     def referenced_blobs(self) -> set[str]:
         """Return every blob the kept artifacts reach: manifests, configs and files."""
@@ -198,19 +208,38 @@ def load_index(layout: Layout, *, with_blobs: bool = False) -> Index:
     Without ``with_blobs`` every entry's ``blobs`` is None: listing and
     resolving refs need only the rows.
     """
+    with _reading(layout.index) as db:
+        return _read(db, layout.index, with_blobs) if db else Index()
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection | None]:
+    """Yield a connection inside one read transaction, or None when there is no index yet.
+
+    An SQLite error inside the block becomes the store error it means.
+    """
     try:
-        db = _connect(layout.index)
+        db = _connect(path)
     except FileNotFoundError:
-        return Index(with_blobs=with_blobs)
+        yield None
+        return
     try:
         db.execute("BEGIN")
-        return _read(db, layout.index, with_blobs)
+        yield db
+    except sqlite3.DatabaseError as error:
+        _database_error(path, error)
     finally:
         db.close()
 
 
+def _quick_check(db: sqlite3.Connection) -> list[str]:
+    """Return the problems SQLite's quick_check finds, each on one line; empty when the file is sound."""
+    rows = [" ".join(str(row[0]).split()) for row in db.execute("PRAGMA quick_check")]
+    return [] if rows == ["ok"] else rows
+
+
 def _read(db: sqlite3.Connection, path: Path, with_blobs: bool) -> Index:
-    index = Index(with_blobs=with_blobs)
+    index = Index()
     by_id: dict[int, Entry] = {}
     try:
         rows = db.execute("SELECT id, digest, kind, created, size, names, summary FROM artifact").fetchall()
@@ -225,7 +254,7 @@ def _read(db: sqlite3.Connection, path: Path, with_blobs: bool) -> Index:
                 owner = by_id.get(artifact)
                 if owner is None or owner.kind != kind:
                     _corrupt(path, f"a reference to blob {blob} belongs to no {kind} artifact")
-                if type(size) is not int or not 0 <= size <= LARGEST_SIZE:
+                if type(size) is not int or not 0 <= size <= MAX_SIZE:
                     _corrupt(path, f"the reference to blob {blob} has a malformed size {size!r}")
                 owner.blobs[blob] = size
     except sqlite3.DatabaseError as error:
@@ -289,7 +318,7 @@ SUMMARY_TYPES = {
     "teacherName": (str,),
 }
 
-LARGEST_SIZE = (1 << 63) - 1
+MAX_SIZE = (1 << 63) - 1
 
 
 def check_entry(entry: Entry, path: Path, *, strict_names: bool = False) -> None:
@@ -305,7 +334,7 @@ def check_entry(entry: Entry, path: Path, *, strict_names: bool = False) -> None
         _corrupt(path, f"artifact {digest} has malformed names")
     if not isinstance(summary, dict):
         _corrupt(path, f"artifact {digest} has a malformed summary")
-    if type(entry.size) is not int or not 0 <= entry.size <= LARGEST_SIZE or not _is_timestamp(entry.created):
+    if type(entry.size) is not int or not 0 <= entry.size <= MAX_SIZE or not _is_timestamp(entry.created):
         _corrupt(path, f"artifact {digest} has a malformed size or creation time")
     for key in LINK_FIELDS:
         if key in summary and not (isinstance(summary[key], str) and is_hex_digest(summary[key])):
@@ -314,7 +343,7 @@ def check_entry(entry: Entry, path: Path, *, strict_names: bool = False) -> None
         value = summary.get(key)
         if value is not None and (type(value) not in types or value != value):
             _corrupt(path, f"artifact {digest} has a malformed {key} {value!r} in its summary")
-    if entry.blobs is not None and not all(type(size) is int and 0 <= size <= LARGEST_SIZE for size in entry.blobs.values()):
+    if entry.blobs is not None and not all(type(size) is int and 0 <= size <= MAX_SIZE for size in entry.blobs.values()):
         _corrupt(path, f"artifact {digest} has a malformed blob size")
     if strict_names:
         _check_names(entry, path)
@@ -352,38 +381,25 @@ def load_roots(layout: Layout, *, with_references: bool = True) -> tuple[set[str
     SQLite checks the file's structure first, so a damaged index stops gc
     instead of shrinking what it keeps.
     """
-    try:
-        db = _connect(layout.index)
-    except FileNotFoundError:
-        return set(), set()
-    try:
-        db.execute("BEGIN")
+    with _reading(layout.index) as db:
+        if db is None:
+            return set(), set()
         if with_references:
-            damage = [row[0] for row in db.execute("PRAGMA quick_check")]
-            if damage != ["ok"]:
-                _corrupt(layout.index, "; ".join(" ".join(str(line).split()) for line in damage[:3]))
+            damage = _quick_check(db)
+            if damage:
+                _corrupt(layout.index, "; ".join(damage[:3]))
         artifacts = set(_read(db, layout.index, with_blobs=False).entries)
         blobs = {blob for (blob,) in db.execute("SELECT blob FROM reference")} if with_references else set()
         return artifacts, blobs
-    except sqlite3.DatabaseError as error:
-        _database_error(layout.index, error)
-    finally:
-        db.close()
 
 
 def still_referenced(layout: Layout, blobs: Iterable[str]) -> set[str]:
     """Return those of ``blobs`` that some kept artifact references, by index lookups."""
-    try:
-        db = _connect(layout.index)
-    except FileNotFoundError:
-        return set()
-    try:
-        db.execute("BEGIN")
-        return {blob for blob in blobs if db.execute(f"SELECT 1 FROM reference WHERE {BY_BLOB} LIMIT 1", (blob,)).fetchone()}
-    except sqlite3.DatabaseError as error:
-        _database_error(layout.index, error)
-    finally:
-        db.close()
+    with _reading(layout.index) as db:
+        if db is None:
+            return set()
+        query = f"SELECT 1 FROM reference WHERE kind IN {KIND_LIST} AND blob = ? LIMIT 1"
+        return {blob for blob in blobs if db.execute(query, (blob,)).fetchone()}
 
 
 def salvage_rows(layout: Layout) -> dict[str, Entry]:
@@ -422,26 +438,19 @@ def integrity_problems(layout: Layout) -> list[str]:
     except FileNotFoundError:
         return []
     try:
-        rows = [row[0] for row in db.execute("PRAGMA quick_check")]
+        return _quick_check(db)
     except sqlite3.DatabaseError as error:
         return [str(error)]
     finally:
         db.close()
-    return [] if rows == ["ok"] else rows
 
 
 def blob_sizes(layout: Layout) -> frozenset[int]:
     """Return the distinct sizes of the referenced blobs; an ingest pre-hashes files of these sizes."""
-    try:
-        db = _connect(layout.index)
-    except FileNotFoundError:
-        return frozenset()
-    try:
+    with _reading(layout.index) as db:
+        if db is None:
+            return frozenset()
         return frozenset(size for (size,) in db.execute("SELECT DISTINCT size FROM reference"))
-    except sqlite3.DatabaseError as error:
-        _database_error(layout.index, error)
-    finally:
-        db.close()
 
 
 def _database_error(path: Path, error: sqlite3.DatabaseError) -> None:
@@ -466,11 +475,22 @@ def _corrupt(path: Path, reason: str) -> None:
 # -- writing ---------------------------------------------------------------
 
 
+@dataclass
 class OpenIndex(Index):
     """An index loaded inside an open transaction; queries see that transaction's state."""
 
-    db: sqlite3.Connection
-    path: Path
+    db: sqlite3.Connection | None = None
+
+    @classmethod
+    def read(cls, db: sqlite3.Connection, path: Path) -> OpenIndex:
+        return cls(_read(db, path, with_blobs=False).entries, db)
+
+    @classmethod
+    def empty(cls) -> OpenIndex:
+        """Return an index of no artifacts whose queries run on an empty in-memory database."""
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.executescript(SCHEMA)
+        return cls({}, db)
 
     def blobs_of(self, digests: Iterable[str]) -> dict[str, dict[str, int]]:
         """Return the stored blob lists of the given artifacts."""
@@ -491,8 +511,7 @@ class OpenIndex(Index):
                 if blob in freed:
                     continue
                 users = {digest for (digest,) in self.db.execute(
-                    "SELECT a.digest FROM reference r JOIN artifact a ON a.id = r.artifact"
-                    " WHERE r.kind IN ('model', 'dataset', 'eval') AND r.blob = ?",
+                    f"SELECT a.digest FROM reference r JOIN artifact a ON a.id = r.artifact WHERE r.kind IN {KIND_LIST} AND r.blob = ?",
                     (blob,),
                 )}
                 if users <= removed:
@@ -522,7 +541,7 @@ class OpenIndex(Index):
         rows = self.db.execute(
             "SELECT a.digest, SUM(r.size) FROM reference r JOIN artifact a ON a.id = r.artifact"
             " WHERE NOT EXISTS (SELECT 1 FROM reference o"
-            " WHERE o.kind IN ('model', 'dataset', 'eval') AND o.blob = r.blob AND o.artifact != r.artifact)"
+            f" WHERE o.kind IN {KIND_LIST} AND o.blob = r.blob AND o.artifact != r.artifact)"
             " GROUP BY a.id"
         )
         found = dict.fromkeys(self.entries, 0)
@@ -544,9 +563,7 @@ def editing_index(layout: Layout, timeout: float | None = None) -> Iterator[Open
         db = _connect(layout.index)
         try:
             db.execute("BEGIN IMMEDIATE")
-            loaded = _read(db, layout.index, with_blobs=False)
-            index = OpenIndex(loaded.entries, with_blobs=False)
-            index.db, index.path = db, layout.index
+            index = OpenIndex.read(db, layout.index)
             before = {digest: _row_state(entry) for digest, entry in index.entries.items()}
             try:
                 yield index
@@ -567,21 +584,18 @@ def editing_index(layout: Layout, timeout: float | None = None) -> Iterator[Open
 
 
 @contextlib.contextmanager
-def reading_index(layout: Layout) -> Iterator[Index]:
-    """Yield the index inside one read transaction, so queries such as a delete plan see one state."""
-    try:
-        db = _connect(layout.index)
-    except FileNotFoundError:
-        yield Index()
-        return
-    try:
-        db.execute("BEGIN")
-        loaded = _read(db, layout.index, with_blobs=False)
-        index = OpenIndex(loaded.entries, with_blobs=False)
-        index.db, index.path = db, layout.index
-        yield index
-    finally:
-        db.close()
+def reading_index(layout: Layout) -> Iterator[OpenIndex]:
+    """Yield the index inside one read transaction, so queries such as a delete plan see one state.
+
+    A store without an index yields an empty one, whose queries find nothing.
+    """
+    with _reading(layout.index) as db:
+        index = OpenIndex.read(db, layout.index) if db else OpenIndex.empty()
+        try:
+            yield index
+        finally:
+            if db is None:
+                index.db.close()
 
 
 def _row_state(entry: Entry) -> tuple:

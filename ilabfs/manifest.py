@@ -107,10 +107,10 @@ def build_manifest(
 def parse_manifest(data: bytes, where: str, *, check_titles: bool = True) -> Manifest:
     """Parse and check a manifest; raise CorruptStoreError naming ``where`` on any problem.
 
-    gc, which needs only the digests, passes ``check_titles=False``: a title
-    is checked when the artifact is added and again before any file is
-    written out under it, and checking each character of every title in a
-    large store is most of a gc's time.
+    gc needs only the digests and passes ``check_titles=False``. A title is
+    checked when the artifact is added and again before any file is written
+    out under it. Checking each character of every title in a large store
+    took most of a gc's time.
     """
     try:
         document = json.loads(data)

@@ -48,15 +48,18 @@ def rebuild_index(layout: Layout) -> RebuildResult:
             index = Index()
         refreshed, unchanged, broken = _refresh_entries(layout, index)
         renamed = _drop_duplicate_names(index)
-        refreshed += renamed
-        unchanged -= min(renamed, unchanged)
+        # An entry both refreshed and renamed counts once.
+        refreshed |= renamed
+        unchanged -= renamed
         recovered = _recover_manifests(layout, index, salvaged) if saved else 0
         save_index(layout, index)
-    return RebuildResult(refreshed, recovered, unchanged, tuple(broken), saved)
+    return RebuildResult(len(refreshed), recovered, len(unchanged), tuple(broken), saved)
 
 
-def _refresh_entries(layout: Layout, index: Index) -> tuple[int, int, list[str]]:
-    refreshed = unchanged = 0
+def _refresh_entries(layout: Layout, index: Index) -> tuple[set[str], set[str], list[str]]:
+    """Rewrite each entry from its manifest; return the digests rewritten, those unchanged, and the broken ones."""
+    refreshed: set[str] = set()
+    unchanged: set[str] = set()
     broken = []
     for entry in index.entries.values():
         rebuilt = _entry_from_manifest(layout, entry.digest, entry)
@@ -64,23 +67,23 @@ def _refresh_entries(layout: Layout, index: Index) -> tuple[int, int, list[str]]
             broken.append(f"{entry.kind} {entry.digest[:12]} ({', '.join(entry.names) or '<none>'})")
             continue
         if (rebuilt.blobs, rebuilt.size, rebuilt.summary) == (entry.blobs, entry.size, entry.summary):
-            unchanged += 1
+            unchanged.add(entry.digest)
             continue
         entry.blobs, entry.size, entry.summary = rebuilt.blobs, rebuilt.size, rebuilt.summary
-        refreshed += 1
+        refreshed.add(entry.digest)
     return refreshed, unchanged, broken
 
 
-def _drop_duplicate_names(index: Index) -> int:
-    """Keep each name of a kind on the artifact created first; return how many entries lost one."""
+def _drop_duplicate_names(index: Index) -> set[str]:
+    """Keep each name of a kind on the artifact created first; return the digests of entries that lost one."""
     owners: set[tuple[str, str]] = set()
-    changed = 0
+    changed: set[str] = set()
     for entry in sorted(index.entries.values(), key=lambda entry: (entry.created, entry.digest)):
-        kept = [name for name in entry.names if (entry.kind, name.casefold()) not in owners]
-        owners.update((entry.kind, name.casefold()) for name in kept)
-        if kept != entry.names:
-            entry.names = kept
-            changed += 1
+        remaining = [name for name in entry.names if (entry.kind, name.casefold()) not in owners]
+        owners.update((entry.kind, name.casefold()) for name in remaining)
+        if remaining != entry.names:
+            entry.names = remaining
+            changed.add(entry.digest)
     return changed
 
 
@@ -111,11 +114,12 @@ def _entry_from_manifest(layout: Layout, digest: str, previous: Entry | None) ->
 def _recover_manifests(layout: Layout, index: Index, salvaged: dict[str, Entry]) -> int:
     """Add every blob that parses as an ilabfs manifest to the index.
 
-    A manifest whose row could be read from the damaged index gets that row's
-    names and creation time back; any other one is added without a name.
+    A manifest whose row could still be read from the damaged index gets that
+    row's names and creation time back. Any other manifest is added without a
+    name.
     """
     recovered = 0
-    taken: set[tuple[str, str]] = set()
+    claimed: set[tuple[str, str]] = set()
     for digest, size in sorted(list_blobs(layout).items()):
         if digest in index.entries or size > MAX_MANIFEST_BYTES:
             continue
@@ -131,8 +135,8 @@ def _recover_manifests(layout: Layout, index: Index, salvaged: dict[str, Entry])
             entry = _entry_from_manifest(layout, digest, None)
         if entry is not None:
             # Names stay unique per kind even when the damaged index repeated one.
-            entry.names = [name for name in entry.names if (entry.kind, name.casefold()) not in taken]
-            taken.update((entry.kind, name.casefold()) for name in entry.names)
+            entry.names = [name for name in entry.names if (entry.kind, name.casefold()) not in claimed]
+            claimed.update((entry.kind, name.casefold()) for name in entry.names)
             index.entries[digest] = entry
             recovered += 1
     return recovered

@@ -62,12 +62,8 @@ def _read_v1(path: Path) -> Index:
         # The same checks a version 2 reader makes, so that nothing converted is unreadable afterwards.
         check_entry(entry, path, strict_names=True)
         index.entries[digest] = entry
-    taken: dict[tuple[str, str], str] = {}
-    for entry in index.entries.values():
-        for name in entry.names:
-            other = taken.setdefault((entry.kind, name.casefold()), entry.digest)
-            if other != entry.digest:
-                _unreadable(path, f"{entry.kind} name {name!r} is on both {other} and {entry.digest}")
+    for name, first, second in index.duplicate_names()[:1]:
+        _unreadable(path, f"{second.kind} name {name!r} is on both {first.digest} and {second.digest}")
     return index
 
 

@@ -1,42 +1,17 @@
-"""Space accounting: per-artifact exclusive bytes and the store-wide ``df`` figures.
+"""Space accounting: the store-wide ``df`` figures.
 
 Everything here is computed from the index, loaded with its blob lists, and
-one scan of ``blobs/``; no manifest is opened.
+one scan of ``blobs/``; no manifest is opened. Per-artifact exclusive bytes
+come from the index's own queries (``OpenIndex.exclusive_bytes``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from .gc import list_blobs, mark, sweep
 from .index import Index
 from .layout import Layout
-
-
-def reference_counts(index: Index) -> Counter[str]:
-    """Return how many kept artifacts reference each blob."""
-    counts: Counter[str] = Counter()
-    for entry in index.entries.values():
-        counts.update(entry.blob_list().keys())
-    return counts
-
-
-def exclusive_bytes(index: Index) -> dict[str, int]:
-    """Return, per artifact, the bytes only it references: what deleting it would free."""
-    counts = reference_counts(index)
-    return {
-        digest: sum(size for blob, size in entry.blob_list().items() if counts[blob] == 1)
-        for digest, entry in index.entries.items()
-    }
-
-
-def unique_bytes(index: Index, digests: list[str]) -> int:
-    """Return the bytes of the distinct blobs that the given artifacts reference."""
-    seen: dict[str, int] = {}
-    for digest in digests:
-        seen.update(index.entries[digest].blob_list())
-    return sum(seen.values())
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def test_version_1_marker_keeps_database(ilab, store_dir, model_pair):
     assert json.loads((store_dir / "ilabfs-layout").read_text()) == {"ilabfsLayoutVersion": 2}
 
 
-def test_rebuild_keeps_names_of_readable_rows(ilab, store_dir, model_pair):
+def test_rebuild_keeps_readable_names(ilab, store_dir, model_pair):
     _populate(ilab, model_pair)
     execute(store_dir, "INSERT INTO reference (artifact, kind, blob, size) VALUES (999, 'model', ?, 5)", ("a" * 64,))
 
@@ -190,7 +190,7 @@ def test_rebuild_keeps_names_of_readable_rows(ilab, store_dir, model_pair):
     assert ilab("fsck", "--fast").code == 0
 
 
-def test_delete_with_busy_gc_lock_defers_reclaim(ilab, store_dir, model_pair):
+def test_busy_gc_lock_defers_reclaim(ilab, store_dir, model_pair):
     _populate(ilab, model_pair)
     holder = subprocess.Popen(
         ["flock", "--shared", str(store_dir / "locks" / "gc.lock"), "sleep", "30"],
